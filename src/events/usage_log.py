@@ -1,0 +1,138 @@
+"""Tool usage sessions, keyed by the tool's own `log_id`.
+
+Creates, changes and deletes all travel through the queue as `UsageLogChange`
+messages. Several flushers may store them in any order, so each change carries the
+fields it sets and the flusher merges them field by field, last writer winning by
+the change's position in the stream (see `footfall.store.merge`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar, Literal, Self
+
+from footfall.events.base import Event, Identifier, LogId, Received, UtcTime
+from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
+from pydantic_core import PydanticCustomError
+
+
+def _check_order(start: datetime | None, end: datetime | None) -> None:
+    if start is not None and end is not None and end < start:
+        raise PydanticCustomError("end_before_start", "end_dt is before start_dt")
+
+
+class UsageFields(BaseModel):
+    """The fields of a stored session that a change can set; unset ones are left alone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tool_id: Identifier | None = None
+    user_id: Identifier | None = None
+    start_dt: datetime | None = None
+    end_dt: datetime | None = None
+    is_delete: bool | None = None
+    delete_dt: datetime | None = None
+
+
+class UsageLogChange(BaseModel):
+    """One stream message for the `usage_logs` collection."""
+
+    op: Literal["set", "purge"]
+    log_id: LogId
+    at: datetime
+    created: bool = False
+    fields: UsageFields = UsageFields()
+
+    @classmethod
+    def decode(cls, payload: bytes) -> dict[str, Any]:
+        change = cls.model_validate_json(payload)
+        return {
+            "op": change.op,
+            "log_id": change.log_id,
+            "at": change.at,
+            "created": change.created,
+            "fields": change.fields.model_dump(exclude_unset=True),
+        }
+
+    def message(self) -> bytes:
+        return self.model_dump_json(exclude_unset=True).encode()
+
+
+class UsageLog(Event):
+    """A new session as a tool reports it (`POST /usage-logs`, batch kind `usage_log`)."""
+
+    kind: ClassVar[str] = "usage_log"
+    collection: ClassVar[str] = "usage_logs"
+
+    log_id: LogId  # type: ignore[assignment]  # required here: the tool's own key
+    tool_id: Identifier
+    user_id: Identifier
+    start_dt: UtcTime
+    end_dt: UtcTime | None = None
+
+    _received_at: datetime | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        _check_order(self.start_dt, self.end_dt)
+        return self
+
+    def fill(self, received: Received) -> None:
+        super().fill(received)
+        self._received_at = received.at
+
+    def message(self) -> bytes:
+        fields = UsageFields(
+            tool_id=self.tool_id,
+            user_id=self.user_id,
+            start_dt=self.start_dt,
+            is_delete=False,
+            delete_dt=None,
+        )
+        if self.end_dt is not None:
+            fields.end_dt = self.end_dt
+        assert self._received_at is not None, "fill() sets the receive time"
+        change = UsageLogChange(
+            op="set", log_id=self.log_id, at=self._received_at, created=True, fields=fields
+        )
+        return change.message()
+
+    @classmethod
+    def decode(cls, payload: bytes) -> dict[str, Any]:
+        return UsageLogChange.decode(payload)
+
+
+class UsageLogPatch(BaseModel):
+    """`PATCH /usage-logs/{log_id}`: set some fields; `is_delete: false` undeletes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tool_id: Identifier | None = None
+    user_id: Identifier | None = None
+    start_dt: UtcTime | None = None
+    end_dt: UtcTime | None = None
+    is_delete: bool | None = None
+
+    @model_validator(mode="after")
+    def _meaningful(self) -> Self:
+        if not self.model_fields_set:
+            raise PydanticCustomError("empty_patch", "the patch sets no field")
+        for name in ("tool_id", "user_id", "start_dt", "is_delete"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise PydanticCustomError("null_field", "{name} cannot be null", {"name": name})
+        _check_order(self.start_dt, self.end_dt)
+        return self
+
+    def change(self, log_id: str, received: Received) -> UsageLogChange:
+        fields = UsageFields(**self.model_dump(exclude_unset=True))
+        if self.is_delete is not None:
+            fields.delete_dt = received.at if self.is_delete else None
+        return UsageLogChange(op="set", log_id=log_id, at=received.at, fields=fields)
+
+
+def deletion(log_id: str, received: Received, *, hard: bool) -> UsageLogChange:
+    """The change that soft-deletes a session, or purges it (`hard`)."""
+    if hard:
+        return UsageLogChange(op="purge", log_id=log_id, at=received.at)
+    fields = UsageFields(is_delete=True, delete_dt=received.at)
+    return UsageLogChange(op="set", log_id=log_id, at=received.at, fields=fields)

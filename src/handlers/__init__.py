@@ -1,0 +1,1 @@
+"""One module per resource of the spec; each function is an operationId."""

@@ -1,0 +1,31 @@
+"""`/batch`: many events of any kind, a receipt for each."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from footfall import ingest
+from footfall.web.context import received, services
+from footfall.web.problems import Invalid
+from footfall.web.responses import Answer, answer
+
+
+def create(body: dict[str, Any]) -> Answer:
+    app = services()
+    items = body["items"]
+    limit = app.settings.max_batch_items
+    if len(items) > limit:
+        raise Invalid([{"pointer": "/items", "detail": f"{len(items)} items; at most {limit}"}])
+    receipts = ingest.many(
+        items, received(), app.streams, app.settings.max_event_bytes, app.settings.retry_after_s
+    )
+    counts = Counter(receipt.status for receipt in receipts)
+    return answer(
+        {
+            "accepted": counts["accepted"],
+            "duplicate": counts["duplicate"],
+            "rejected": counts["rejected"],
+            "receipts": [receipt.json() for receipt in receipts],
+        }
+    )

@@ -1,0 +1,45 @@
+"""`/health` (the process answers) and `/ready` (it can take and store events)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from footfall import __version__
+from footfall.store.collections import DEAD_LETTERS, STREAMED
+from footfall.web.context import services
+from footfall.web.problems import Unavailable
+from footfall.web.responses import Answer, answer
+from pymongo.errors import PyMongoError
+from redis.exceptions import RedisError
+
+
+def alive() -> Answer:
+    return answer({"status": "ok", "version": __version__}, 200)
+
+
+def ready() -> Answer:
+    app = services()
+    checks: dict[str, Any] = {}
+    started = time.perf_counter()
+    try:
+        app.redis.ping()
+        checks["redis"] = {"ok": True, "ms": _ms(started)}
+        checks["streams"] = app.streams.backlog(STREAMED)
+    except RedisError as error:
+        checks["redis"] = {"ok": False, "error": type(error).__name__}
+    started = time.perf_counter()
+    try:
+        app.db.command("ping")
+        checks["mongodb"] = {"ok": True, "ms": _ms(started)}
+        checks["dead_letters"] = app.db[DEAD_LETTERS.name].estimated_document_count()
+    except PyMongoError as error:
+        checks["mongodb"] = {"ok": False, "error": type(error).__name__}
+    down = [name for name in ("redis", "mongodb") if not checks[name]["ok"]]
+    if down:
+        raise Unavailable(" and ".join(down), app.settings.retry_after_s, ext={"checks": checks})
+    return answer({"status": "ready", "checks": checks}, 200)
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)

@@ -1,0 +1,1 @@
+"""Queries that answer questions from the stored documents."""

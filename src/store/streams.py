@@ -1,0 +1,162 @@
+"""The queue: one Redis Stream per collection, read by the flushers' consumer group.
+
+The API appends (`enqueue`); flushers read, claim what a dead flusher left pending, and
+remove an entry (`XACK` + `XDEL`) only once MongoDB holds its document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import ResponseError
+
+GROUP = "flushers"
+
+# Atomically: remember a client's log_id (unless seen within the TTL) and append.
+# Returns the new entry id, or nil for a log_id already accepted.
+_ENQUEUE_ONCE = """
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then
+  return redis.call('XADD', KEYS[1], '*', 'd', ARGV[1])
+end
+return false
+"""
+
+
+@dataclass(frozen=True)
+class Message:
+    """An event on its way to a collection.
+
+    `once_id` is the client's own log_id: a message with one is queued only if that id
+    was not queued within IDEMPOTENCY_TTL_S. Ids the server made cannot repeat.
+    """
+
+    collection: str
+    payload: bytes
+    once_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    collection: str
+    entry_id: str
+    payload: bytes
+
+
+class Streams:
+    def __init__(self, redis: Redis, prefix: str, idempotency_ttl_s: int) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.idempotency_ttl_s = idempotency_ttl_s
+        self._enqueue_once = redis.register_script(_ENQUEUE_ONCE)
+
+    def stream(self, collection: str) -> str:
+        return f"{self.prefix}:{collection}"
+
+    def seen_key(self, collection: str, log_id: str) -> str:
+        return f"{self.prefix}:seen:{collection}:{log_id}"
+
+    # The API side
+
+    def enqueue(self, messages: Sequence[Message]) -> list[bool]:
+        """Append all messages in one round trip; False where the log_id was seen already."""
+        pipe = self.redis.pipeline(transaction=False)
+        for message in messages:
+            stream = self.stream(message.collection)
+            if message.once_id is None:
+                pipe.xadd(stream, {"d": message.payload})
+            else:
+                self._enqueue_once(
+                    keys=[stream, self.seen_key(message.collection, message.once_id)],
+                    args=[message.payload, self.idempotency_ttl_s],
+                    client=pipe,
+                )
+        return [result is not None for result in pipe.execute()]
+
+    # The flusher side
+
+    def ensure_group(self, collections: Iterable[str]) -> None:
+        for collection in collections:
+            try:
+                self.redis.xgroup_create(self.stream(collection), GROUP, id="0", mkstream=True)
+            except ResponseError as error:
+                if "BUSYGROUP" not in str(error):
+                    raise
+
+    def read(
+        self,
+        collections: Sequence[str],
+        consumer: str,
+        count: int,
+        block_ms: int | None,
+        *,
+        pending: bool = False,
+    ) -> list[Entry]:
+        """New entries for this consumer, or (`pending`) those it holds but has not acked."""
+        start = "0" if pending else ">"
+        reply = self.redis.xreadgroup(
+            GROUP,
+            consumer,
+            {self.stream(c): start for c in collections},
+            count=count,
+            block=block_ms,
+        )
+        return self._entries(reply or [])
+
+    def claim(self, collection: str, consumer: str, min_idle_ms: int, count: int) -> list[Entry]:
+        """Take over entries another consumer read but left unacked for `min_idle_ms`."""
+        stream = self.stream(collection)
+        reply = self.redis.xautoclaim(stream, GROUP, consumer, min_idle_ms, "0-0", count=count)
+        return [
+            Entry(collection, _text(entry_id), fields[b"d"])
+            for entry_id, fields in reply[1]
+            if fields
+        ]
+
+    def done(self, entries: Sequence[Entry]) -> None:
+        """Ack and delete stored entries: the stream holds only what is not stored yet."""
+        by_stream: dict[str, list[str]] = {}
+        for entry in entries:
+            by_stream.setdefault(self.stream(entry.collection), []).append(entry.entry_id)
+        pipe = self.redis.pipeline(transaction=True)
+        for stream, ids in by_stream.items():
+            pipe.xack(stream, GROUP, *ids)
+            pipe.xdel(stream, *ids)
+        pipe.execute()
+
+    # Health
+
+    def backlog(self, collections: Iterable[str]) -> dict[str, dict[str, int]]:
+        """Per stream: entries not yet read by the group (`lag`) and read but unacked."""
+        report = {}
+        for collection in collections:
+            stream = self.stream(collection)
+            groups: list[dict[str, Any]] = []
+            with suppress(ResponseError):  # no stream yet: nothing waits
+                groups = self.redis.xinfo_groups(stream)
+            group = next((g for g in groups if _text(g["name"]) == GROUP), None)
+            report[collection] = {
+                "length": int(self.redis.xlen(stream)),
+                "lag": int(group.get("lag") or 0) if group else 0,
+                "pending": int(group["pending"]) if group else 0,
+            }
+        return report
+
+    def _entries(self, reply: list[Any]) -> list[Entry]:
+        prefix_len = len(self.prefix) + 1
+        entries = []
+        for stream, items in reply:
+            collection = _text(stream)[prefix_len:]
+            entries.extend(
+                Entry(collection, _text(entry_id), fields[b"d"])
+                for entry_id, fields in items
+                if fields
+            )
+        return entries
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,38 @@
+"""Query parameters shared by list endpoints: times and page links."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+import flask
+from footfall.web.problems import Invalid
+
+
+def time_param(text: str | None, name: str) -> datetime | None:
+    """An RFC 3339 query parameter as an aware UTC datetime (no offset: UTC)."""
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise Invalid([{"pointer": "", "detail": f"{name} is not an RFC 3339 time"}]) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def page_links(page: int, per_page: int, total: int) -> dict[str, str | None]:
+    """self/first/last/prev/next for the current request, other parameters kept."""
+    last = max(1, -(-total // per_page))
+
+    def link(number: int) -> str:
+        args = flask.request.args.to_dict(flat=False)
+        args["page"], args["per_page"] = [str(number)], [str(per_page)]
+        return f"{flask.request.path}?{urlencode(args, doseq=True)}"
+
+    return {
+        "self": link(page),
+        "first": link(1),
+        "last": link(last),
+        "prev": link(page - 1) if page > 1 else None,
+        "next": link(page + 1) if page < last else None,
+    }

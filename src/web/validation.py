@@ -1,0 +1,43 @@
+"""Connexion's JSON body validator, answering 422 with a pointer per bad field.
+
+Connexion's own validator answers 400 with the first error as text; a client fixing its
+payload needs every bad field, by pointer, and "JSON but wrong" (422) told apart from
+"not JSON at all" (400).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connexion.datastructures import MediaTypeDict
+from connexion.exceptions import BadRequestProblem
+from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator
+from footfall.web.problems import FieldError, Invalid, pointer
+from jsonschema import ValidationError
+
+
+class PointerJSONBodyValidator(JSONRequestBodyValidator):
+    def _validate(self, body: Any) -> dict | None:
+        if body is None:
+            raise BadRequestProblem(detail="the request body is empty; a JSON object is expected")
+        errors = sorted(self._validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+        if errors:
+            raise Invalid([item for error in errors for item in _field_errors(error)])
+        return None
+
+
+def _field_errors(error: ValidationError) -> list[FieldError]:
+    path = list(error.absolute_path)
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [name for name in error.validator_value if name not in error.instance]
+        return [{"pointer": pointer([*path, name]), "detail": "field required"} for name in missing]
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = set(error.schema.get("properties", {}))
+        extra = [name for name in error.instance if name not in known]
+        return [{"pointer": pointer([*path, name]), "detail": "unknown field"} for name in extra]
+    return [{"pointer": pointer(path), "detail": error.message}]
+
+
+def validator_map() -> dict[str, Any]:
+    body = MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": PointerJSONBodyValidator})
+    return {**VALIDATOR_MAP, "body": body}
