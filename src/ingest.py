@@ -101,7 +101,7 @@ def many(
     seen: set[tuple[str, str]] = set()
     for index, item in enumerate(items):
         at = f"/items/{index}"
-        kind = KINDS.get(item.get("kind"))  # type: ignore[arg-type]
+        kind = KINDS.get(str(item.get("kind")))
         if kind is None:
             receipts.append(
                 Receipt(

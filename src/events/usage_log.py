@@ -12,13 +12,23 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal, Self
 
 from footfall.events.base import Event, Identifier, LogId, Received, UtcTime
-from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 
-def _check_order(start: datetime | None, end: datetime | None) -> None:
+def _after_start(end: datetime | None, info: ValidationInfo) -> datetime | None:
+    """A field validator for `end_dt`, so the error points at it (start_dt comes first)."""
+    start = info.data.get("start_dt")
     if start is not None and end is not None and end < start:
         raise PydanticCustomError("end_before_start", "end_dt is before start_dt")
+    return end
 
 
 class UsageFields(BaseModel):
@@ -72,10 +82,7 @@ class UsageLog(Event):
 
     _received_at: datetime | None = PrivateAttr(default=None)
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        _check_order(self.start_dt, self.end_dt)
-        return self
+    _end_after_start = field_validator("end_dt")(_after_start)
 
     def fill(self, received: Received) -> None:
         super().fill(received)
@@ -113,6 +120,8 @@ class UsageLogPatch(BaseModel):
     end_dt: UtcTime | None = None
     is_delete: bool | None = None
 
+    _end_after_start = field_validator("end_dt")(_after_start)
+
     @model_validator(mode="after")
     def _meaningful(self) -> Self:
         if not self.model_fields_set:
@@ -120,7 +129,6 @@ class UsageLogPatch(BaseModel):
         for name in ("tool_id", "user_id", "start_dt", "is_delete"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise PydanticCustomError("null_field", "{name} cannot be null", {"name": name})
-        _check_order(self.start_dt, self.end_dt)
         return self
 
     def change(self, log_id: str, received: Received) -> UsageLogChange:

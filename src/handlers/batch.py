@@ -21,6 +21,9 @@ def create(body: dict[str, Any]) -> Answer:
         items, received(), app.streams, app.settings.max_event_bytes, app.settings.retry_after_s
     )
     counts = Counter(receipt.status for receipt in receipts)
+    if counts["rejected"] == len(receipts):
+        errors = [error for receipt in receipts for error in receipt.errors]
+        raise Invalid(errors, receipts=[receipt.json() for receipt in receipts])
     return answer(
         {
             "accepted": counts["accepted"],

@@ -92,7 +92,7 @@ class Flusher:
         """
         retrying = Retrying(
             retry=retry_if_exception_type(MONGO_TRANSIENT),
-            wait=wait_exponential_jitter(initial=0.1, max=self.settings.flush_retry_max_s),
+            wait=wait_exponential_jitter(multiplier=0.1, max=self.settings.flush_retry_max_s, jitter=0.2),
             stop=stop_any(lambda _: self.stopping.is_set()),
             before_sleep=before_sleep_log(log, logging.WARNING),
             reraise=True,

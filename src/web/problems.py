@@ -37,14 +37,14 @@ def from_pydantic(error: ValidationError, prefix: str = "") -> list[FieldError]:
 class Invalid(ProblemException):
     """422: the body is JSON but breaks the schema."""
 
-    def __init__(self, errors: list[FieldError]) -> None:
+    def __init__(self, errors: list[FieldError], **ext: Any) -> None:
         count = len(errors)
         super().__init__(
             status=422,
             title="Unprocessable Content",
             detail=f"{count} field{'s' if count != 1 else ''} invalid: "
             + "; ".join(f"{e['pointer'] or '/'}: {e['detail']}" for e in errors[:5]),
-            ext={"errors": errors},
+            ext={"errors": errors, **ext},
         )
 
 
