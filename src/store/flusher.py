@@ -13,7 +13,8 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from footfall.events import KINDS
 from footfall.settings import Settings
@@ -34,6 +35,7 @@ from tenacity import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MONGO_TRANSIENT = (ConnectionFailure, TransientWriteError)
 REDIS_TRANSIENT = (RedisConnectionError, RedisTimeoutError)
@@ -157,14 +159,19 @@ class Flusher:
             log.info("claimed %d entries left pending by another flusher", len(claimed))
         return claimed
 
-    def _on_redis(self, call):  # type: ignore[no-untyped-def]
-        """Run a Redis call, waiting out an outage (nothing is lost: entries stay in Redis)."""
+    def _on_redis(self, call: Callable[[], T]) -> T | None:
+        """Run a Redis call, waiting out an outage (nothing is lost: entries stay in Redis).
+
+        Always tried once, so the ack of a stored batch is sent even while stopping;
+        gives up (None) only when an outage meets a stop.
+        """
         delay = 0.1
-        while not self.stopping.is_set():
+        while True:
             try:
                 return call()
             except REDIS_TRANSIENT as error:
+                if self.stopping.is_set():
+                    return None
                 log.warning("Redis unavailable (%s); retrying in %.1f s", error, delay)
                 self.stopping.wait(delay)
                 delay = min(delay * 2, self.settings.flush_retry_max_s)
-        return None
