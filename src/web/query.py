@@ -26,6 +26,8 @@ def page_links(page: int, per_page: int, total: int) -> dict[str, str | None]:
 
     def link(number: int) -> str:
         args = flask.request.args.to_dict(flat=False)
+        args.pop("page", None)
+        args.pop("per_page", None)
         args["page"], args["per_page"] = [str(number)], [str(per_page)]
         return f"{flask.request.path}?{urlencode(args, doseq=True)}"
 
