@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
         validator_map=validator_map(),
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
         strict_validation=True,
+        validate_responses=settings.validate_responses,
     )
     app.add_middleware(
         BodyLimit,

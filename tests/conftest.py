@@ -55,6 +55,7 @@ def make_settings(redis_url: str, mongo_uri: str, name: str, **overrides: object
         "flush_retry_max_s": 0.5,
         "mongo_timeout_ms": 2000,
         "redis_timeout_s": 1.0,
+        "validate_responses": True,  # every answer in the tests must match the spec
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from footfall.store.collections import ALL, Collection
+from pymongo import IndexModel
+from pymongo.collection import Collection as MongoCollection
 from pymongo.database import Database
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,25 @@ def _apply(db: Database, collection: Collection, *, exists: bool) -> None:
         db.command("collMod", collection.name, **options)
     else:
         db.create_collection(collection.name, **options)
-    if collection.indexes:
-        db[collection.name].create_indexes(collection.indexes)
+    _indexes(db[collection.name], collection.indexes)
     log.info("collection %s ready", collection.name)
+
+
+def _indexes(mongo: MongoCollection, wanted: list[IndexModel]) -> None:
+    """Create missing indexes; replace one whose keys changed under the same name.
+
+    An index that exists with the same name and keys is left alone: servers add their
+    own options (e.g. `2dsphereIndexVersion`), so re-requesting it can be refused.
+    """
+    existing = {index["name"]: dict(index["key"]) for index in mongo.list_indexes()}
+    missing = []
+    for index in wanted:
+        name, keys = index.document["name"], dict(index.document["key"])
+        if existing.get(name) == keys:
+            continue
+        if name in existing:
+            log.warning("index %s.%s changed its keys: rebuilding it", mongo.name, name)
+            mongo.drop_index(name)
+        missing.append(index)
+    if missing:
+        mongo.create_indexes(missing)
