@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     idempotency_ttl_s: int = Field(default=86_400, ge=1)
     retry_after_s: int = Field(default=5, ge=1)
     redis_timeout_s: float = Field(default=2.0, gt=0)
+    validate_responses: bool = False
 
     # Flusher
     flush_batch_size: int = Field(default=500, ge=1)
@@ -71,3 +72,61 @@ class Settings(BaseSettings):
         import socket
 
         return f"{socket.gethostname()}-{os.getpid()}"
+
+    # --- Enrichment in the flusher (issue 3; see footfall.enrich) ---------------------------
+    # Parsed user agents kept per process, in a bounded LRU.
+    ua_cache_size: int = Field(default=20_000, ge=1)
+    # A MaxMind City database; None: the GeoLite2 City file of `maxminddb-geolite2`.
+    geoip_db: Path | None = None
+    # "snapshot": the C reader on a private copy of the file (fast, immune to the file being
+    # rewritten); "memory": geoip2's pure-Python MODE_MEMORY (about 10x slower per lookup).
+    geoip_mode: Literal["snapshot", "memory"] = "snapshot"
+    # At most this often (seconds) a batch checks whether GEOIP_DB was replaced.
+    geoip_check_s: float = Field(default=5.0, ge=0)
+    # Locations kept per process, by address, in a bounded LRU (emptied on a new database).
+    geoip_cache_size: int = Field(default=50_000, ge=1)
+    # Ordered {pattern, name} rules, YAML or JSON; None: the shipped e-learning rules.
+    event_rules: Path | None = None
+    # The event name of a path that no rule matches (the view is kept).
+    event_default_name: str = Field(default="event.unmapped", min_length=1, max_length=128)
+    # Key of the visitor hash (IP + user agent, or visitor_id). The default is for
+    # development only: a warning is logged while it is in use.
+    visitor_key_secret: str = Field(default="footfall-dev-secret-change-me", min_length=1)
+    # A visitor seen within this many days (sliding) is returning, else first-time.
+    returning_window_days: int = Field(default=180, ge=1)
+    # The stored IP: its /24 (IPv4) or /48 (IPv6) network, a keyed hash, or the address.
+    ip_storage: Literal["truncate", "hash", "full"] = "truncate"
+    # Key of the IP hash (IP_STORAGE=hash); same development default and warning.
+    ip_hash_secret: str = Field(default="footfall-dev-secret-change-me", min_length=1)
+    # Keys of request_data / view_kwargs whose values become "[redacted]", at any depth: a
+    # key matches when, lowercased without "_", "-", "." and spaces, it contains an entry.
+    # Comma-separated in the environment; an empty value turns redaction off.
+    redact_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [
+            "password",
+            "passwd",
+            "pwd",
+            "secret",
+            "token",
+            "csrfmiddlewaretoken",
+            "apikey",
+            "authorization",
+            "cookie",
+            "sessionid",
+            "cardnumber",
+            "creditcard",
+            "ccnum",
+            "cvv",
+            "cvc",
+        ]
+    )
+    # Requests with DNT: 1 / Sec-GPC: 1. "reduce": keep the view without IP, user agent and
+    # what derives from them; "drop": store nothing; "ignore": enrich them like any other.
+    dnt_policy: Literal["reduce", "drop", "ignore"] = "reduce"
+
+    @field_validator("redact_keys", mode="before")
+    @classmethod
+    def _split_redact_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
