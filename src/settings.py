@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     workers: int = Field(default=2, ge=1)
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_event_bytes: int = Field(default=64 * 1024, ge=256)
-    max_batch_items: int = Field(default=500, ge=1)
+    max_batch_items: int = Field(default=500, ge=1, le=500)
     future_tolerance_s: int = Field(default=300, ge=0)
     trusted_proxies: Annotated[list[IPNetwork], NoDecode] = Field(default_factory=list)
     idempotency_ttl_s: int = Field(default=86_400, ge=1)
