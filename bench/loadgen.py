@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
 import shutil
 import subprocess
 import time
@@ -31,7 +32,8 @@ class LoadResult:
     errors: int
     p50_ms: float
     p99_ms: float
-    notes: list[str] = field(default_factory=list)
+    #: CPU the generator itself used, to show it left the cores to the server.
+    client_cpu_s: float = 0.0
 
     @property
     def requests_per_s(self) -> float:
@@ -40,6 +42,11 @@ class LoadResult:
     @property
     def events_per_s(self) -> float:
         return self.events / self.duration_s if self.duration_s else 0.0
+
+    @property
+    def client_cpu_share(self) -> float:
+        """The generator's CPU as a share of one core over the run."""
+        return self.client_cpu_s / self.duration_s if self.duration_s else 0.0
 
 
 def wrk_path() -> str | None:
@@ -64,7 +71,8 @@ local n = 0
 
 function init(args)
   for i, body in ipairs(bodies) do
-    prepared[i] = wrk.format("POST", "%(path)s", {["Content-Type"] = "application/json"}, body)
+    local headers = { %(headers)s }
+    prepared[i] = wrk.format("POST", "%(path)s", headers, body)
   end
 end
 
@@ -85,18 +93,26 @@ end
 """
 
 
-def _lua_script(path: str, bodies: list[bytes]) -> str:
+def _lua_script(path: str, bodies: list[bytes], headers: dict[str, str]) -> str:
     """wrk cycles through these bodies; Lua long strings need no escaping of JSON."""
     quoted = ", ".join(f"[==[{body.decode()}]==]" for body in bodies)
-    return _WRK_LUA % {"bodies": quoted, "path": path}
+    fields = {"Content-Type": "application/json", **headers}
+    table = ", ".join(f'["{name}"] = [==[{value}]==]' for name, value in fields.items())
+    return _WRK_LUA % {"bodies": quoted, "path": path, "headers": table}
 
 
 def wrk_load(
-    base_url: str, path: str, bodies: list[bytes], connections: int, duration_s: float, tmp: Path
+    base_url: str,
+    path: str,
+    bodies: list[bytes],
+    headers: dict[str, str],
+    connections: int,
+    duration_s: float,
+    tmp: Path,
 ) -> LoadResult:
     """One wrk thread: it needs far less than a core, leaving both cores to the server."""
     script = tmp / "footfall-bench.lua"
-    script.write_text(_lua_script(path, bodies))
+    script.write_text(_lua_script(path, bodies, headers))
     command = [
         wrk_path() or "wrk",
         "-t1",
@@ -108,7 +124,9 @@ def wrk_load(
         str(script),
         base_url,
     ]
+    before = _children_cpu()
     out = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 60)
+    client_cpu = _children_cpu() - before
     line = next((s for s in out.stdout.splitlines() if s.startswith("FOOTFALL_WRK ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no summary:\n{out.stdout}\n{out.stderr}")
@@ -123,16 +141,26 @@ def wrk_load(
         errors=errors,
         p50_ms=figures["p50_us"] / 1000,
         p99_ms=figures["p99_us"] / 1000,
+        client_cpu_s=client_cpu,
     )
+
+
+def _children_cpu() -> float:
+    """CPU of the waited-for children (wrk): counted once wrk has exited."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 # ---------------------------------------------------------------- asyncio raw sockets
 
 
-def http_request(host: str, port: int, path: str, body: bytes) -> bytes:
+def http_request(
+    host: str, port: int, path: str, body: bytes, headers: dict[str, str] | None = None
+) -> bytes:
     """A complete keep-alive POST, built once and replayed byte for byte."""
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{extra}"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
@@ -213,6 +241,7 @@ def socket_load(
     check: Check,
 ) -> LoadResult:
     """N keep-alive connections, each sending its next request when the answer is in."""
+    cpu_before = time.process_time()
     try:
         import uvloop
 
@@ -229,6 +258,7 @@ def socket_load(
         errors=tally.errors,
         p50_ms=percentile(ordered, 0.50) * 1000,
         p99_ms=percentile(ordered, 0.99) * 1000,
+        client_cpu_s=time.process_time() - cpu_before,
     )
 
 

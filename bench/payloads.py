@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+
 from footfall.events import PageView, Received
 
 FOSS = ["Python", "Scilab", "LibreOffice-Writer", "Blender", "GIMP", "Inkscape", "R", "Java"]

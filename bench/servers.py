@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,19 +117,15 @@ class Child:
             self.process.wait()
 
     def _signal_group(self, signum: int) -> None:
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(self.process.pid, signum)  # the group this bench created for it
-        except ProcessLookupError:
-            pass
 
 
 def start_api(
     stack: ExitStack, settings: Settings, workdir: Path, workers: int, port: int
 ) -> tuple[Child, str]:
     """`footfall serve` as production runs it; returns it and its base URL once healthy."""
-    api = Child(
-        ["serve", "--workers", str(workers), "--port", str(port)], settings, workdir, "api"
-    )
+    api = Child(["serve", "--workers", str(workers), "--port", str(port)], settings, workdir, "api")
     stack.callback(api.stop)
     base = f"http://127.0.0.1:{port}/api/v1"
     wait_http(f"{base}/health", api)
@@ -193,3 +189,33 @@ def api_rss(api: Child) -> dict[str, float | None]:
         role = "tracker" if "resource_tracker" in cmdline(pid) else "worker"
         report[f"{role} {pid}"] = rss_mib(pid)
     return report
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # After the command name: state is field 3, utime 14 and stime 15 (1-based).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU used by a set of processes between `start` and `stop`.
+
+    CPU time per request does not move when other work shares the machine, so it is
+    the steadier figure beside a throughput measured on a busy 2-core box.
+    """
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.before = 0.0
+        self.used = 0.0
+
+    def __enter__(self) -> CpuMeter:
+        self.before = sum(cpu_seconds(pid) for pid in self.pids)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.used = sum(cpu_seconds(pid) for pid in self.pids) - self.before

@@ -8,9 +8,13 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import click
+
 from footfall.clients import mongo_database, redis_client
+from footfall.enrich.cli import events
+from footfall.security.cli import dev_key, keys_group
 from footfall.settings import Settings
 
 
@@ -40,6 +44,7 @@ def init_db_command() -> None:
 def serve(workers: int | None, host: str | None, port: int | None) -> None:
     """Run the API (no flusher): stateless, run as many as you like behind a balancer."""
     import uvicorn
+
     from footfall.store.schema import init_db
 
     settings = Settings()
@@ -102,9 +107,11 @@ def dev(port: int | None) -> None:
         children.append(_spawn(["flush"], env))
         base = f"http://{settings.host}:{api_port}/api/v1"
         _wait_http(f"{base}/health", children)
+        api_key = _dev_key(settings, mongo.uri, data, [settings.host, "localhost"], api_port)
         for name, value in [
             ("api", base),
             ("swagger ui", f"{base}/ui/"),
+            ("api key", api_key),
             ("redis url", redis.url),
             ("mongodb uri", mongo.uri),
             ("data dir", str(data)),
@@ -123,6 +130,15 @@ def dev(port: int | None) -> None:
         mongo.stop()
         redis.stop()
         click.echo("stopped", err=True)
+
+
+def _dev_key(settings: Settings, mongo_uri: str, data: Path, hosts: list[str], port: int) -> str:
+    """The dev key (every scope; browser origins: the API's own), kept in DATA_DIR."""
+    db = mongo_database(settings.model_copy(update={"mongo_uri": mongo_uri}))
+    try:
+        return dev_key(db, data, [f"http://{host}:{port}" for host in hosts])
+    finally:
+        db.client.close()
 
 
 def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -173,6 +189,9 @@ def _has(module: str) -> bool:
 
     return importlib.util.find_spec(module) is not None
 
+
+main.add_command(events)
+main.add_command(keys_group)
 
 if __name__ == "__main__":
     main()

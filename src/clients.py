@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from footfall.settings import Settings
 from pymongo import MongoClient
 from pymongo.database import Database
 from redis import Redis
+
+from footfall.settings import Settings
 
 
 def redis_client(settings: Settings) -> Redis:

@@ -10,13 +10,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from footfall.events import KINDS, Event, Received
-from footfall.store.streams import Message, Streams
-from footfall.web.problems import FieldError, Invalid, TooLarge, from_pydantic, unavailable_on
-from footfall.web.responses import Answer, answer
 from pydantic import ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from footfall.events import KINDS, Event, Received
+from footfall.security.identity import SERVER, Caller, Denied
+from footfall.store.streams import Message, QueueFull, Streams
+from footfall.web.problems import (
+    FieldError,
+    Forbidden,
+    Invalid,
+    Overloaded,
+    TooLarge,
+    from_pydantic,
+    unavailable_on,
+)
+from footfall.web.responses import Answer, answer
 
 Status = Literal["accepted", "duplicate", "rejected"]
 
@@ -37,14 +47,26 @@ class Receipt:
 
 
 class _Refused(Exception):
-    def __init__(self, errors: list[FieldError], *, too_large: bool = False) -> None:
+    def __init__(
+        self, errors: list[FieldError], *, too_large: bool = False, denied: bool = False
+    ) -> None:
         self.errors = errors
         self.too_large = too_large
+        self.denied = denied
 
 
 def _prepare(
-    kind: type[Event], body: Any, received: Received, max_bytes: int, at: str = ""
+    kind: type[Event],
+    body: Any,
+    received: Received,
+    max_bytes: int,
+    at: str = "",
+    caller: Caller = SERVER,
 ) -> tuple[Event, Message]:
+    try:
+        body = caller.admit(kind, body, at)
+    except Denied as denied:
+        raise _Refused(denied.errors, denied=True) from None
     try:
         event = kind.accept(body, received)
     except ValidationError as error:
@@ -64,9 +86,13 @@ def _prepare(
 
 
 def enqueue(streams: Streams, messages: list[Message], retry_after_s: int) -> list[bool]:
-    """Queue messages; True for each new one. 503 when Redis cannot take them."""
+    """Queue messages; True for each new one. 503 when Redis cannot take them, or when
+    a queue is full (MAX_STREAM_LENGTH)."""
     with unavailable_on((RedisConnectionError, RedisTimeoutError), "Redis", retry_after_s):
-        return streams.enqueue(messages)
+        try:
+            return streams.enqueue(messages)
+        except QueueFull as full:
+            raise Overloaded(full.collection, retry_after_s) from None
 
 
 def one(
@@ -76,11 +102,14 @@ def one(
     streams: Streams,
     max_event_bytes: int,
     retry_after_s: int,
+    caller: Caller = SERVER,
 ) -> Answer:
     """A single event: 202 with its receipt once Redis holds it."""
     try:
-        event, message = _prepare(kind, body, received, max_event_bytes)
+        event, message = _prepare(kind, body, received, max_event_bytes, caller=caller)
     except _Refused as refused:
+        if refused.denied:
+            raise Forbidden(refused.errors[0]["detail"], refused.errors) from None
         if refused.too_large:
             raise TooLarge("the event", len(str(body)), max_event_bytes) from None
         raise Invalid(refused.errors) from None
@@ -94,8 +123,13 @@ def many(
     streams: Streams,
     max_event_bytes: int,
     retry_after_s: int,
+    caller: Caller = SERVER,
 ) -> list[Receipt]:
-    """A batch: each item judged alone; repeats within the batch are duplicates."""
+    """A batch: each item judged alone; repeats within the batch are duplicates.
+
+    An item a browser key may not send (another kind, another learner) is rejected in
+    its receipt like any other bad item: the rest of the batch still counts.
+    """
     receipts: list[Receipt] = []
     queued: list[tuple[Receipt, Message]] = []
     seen: set[tuple[str, str]] = set()
@@ -114,7 +148,7 @@ def many(
             continue
         body = {name: value for name, value in item.items() if name != "kind"}
         try:
-            event, message = _prepare(kind, body, received, max_event_bytes, at)
+            event, message = _prepare(kind, body, received, max_event_bytes, at, caller)
         except _Refused as refused:
             receipts.append(
                 Receipt(

@@ -41,12 +41,38 @@ class Settings(BaseSettings):
     redis_timeout_s: float = Field(default=2.0, gt=0)
     validate_responses: bool = False
 
+    # Input limits of free-form objects (view_kwargs, request_data, view_args), per field.
+    max_object_depth: int = Field(default=8, ge=1, le=64)
+    max_object_keys: int = Field(default=200, ge=1)
+    # Overload: past this many queued (not yet stored) events in one stream, writes are
+    # refused with 503; the length is read at most every STREAM_CHECK_MS per worker.
+    max_stream_length: int = Field(default=1_000_000, ge=1)
+    stream_check_ms: int = Field(default=250, ge=0)
+
+    # Security (footfall.security): key cache, learner tokens, rate limits, CORS.
+    key_cache_ttl_s: float = Field(default=5.0, ge=0)
+    key_cache_size: int = Field(default=10_000, ge=1)
+    learner_token_audience: str = Field(default="footfall", min_length=1)
+    learner_token_max_ttl_s: int = Field(default=3_600, ge=1)
+    # Token buckets: sustained requests per second and burst; 0 per second: no limit.
+    rate_key_per_s: float = Field(default=5_000, ge=0)
+    rate_key_burst: int = Field(default=10_000, ge=1)
+    rate_browser_key_per_s: float = Field(default=200, ge=0)
+    rate_browser_key_burst: int = Field(default=400, ge=1)
+    rate_ip_per_s: float = Field(default=20, ge=0)
+    rate_ip_burst: int = Field(default=100, ge=1)
+    cors_max_age_s: int = Field(default=600, ge=0)
+
     # Flusher
     flush_batch_size: int = Field(default=500, ge=1)
     flush_max_wait_ms: int = Field(default=200, ge=1)
     flush_claim_idle_ms: int = Field(default=60_000, ge=100)
     flush_retry_max_s: float = Field(default=30.0, gt=0)
     flush_consumer: str | None = None
+
+    # Tutorial progress (footfall.progress): the share of a tutorial's minutes a learner
+    # must watch for it to complete by itself.
+    completion_threshold: float = Field(default=0.8, gt=0, le=1)
 
     # Embedded servers (`footfall dev`)
     data_dir: Path = Path(".footfall")
@@ -79,7 +105,8 @@ class Settings(BaseSettings):
     # A MaxMind City database; None: the GeoLite2 City file of `maxminddb-geolite2`.
     geoip_db: Path | None = None
     # "snapshot": the C reader on a private copy of the file (fast, immune to the file being
-    # rewritten); "memory": geoip2's pure-Python MODE_MEMORY (about 10x slower per lookup).
+    # rewritten); "memory": the pure-Python reader, file in memory (MODE_MEMORY, as geoip2's
+    # Reader offers it; about 6x slower per lookup).
     geoip_mode: Literal["snapshot", "memory"] = "snapshot"
     # At most this often (seconds) a batch checks whether GEOIP_DB was replaced.
     geoip_check_s: float = Field(default=5.0, ge=0)

@@ -8,14 +8,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pymongo.database import Database
+from redis import Redis
+
 from footfall.app import create_app
 from footfall.clients import mongo_database, redis_client
 from footfall.embedded import EmbeddedMongo, EmbeddedValkey
+from footfall.security import keys
 from footfall.settings import Settings
 from footfall.store.flusher import Flusher
 from footfall.store.schema import init_db
-from pymongo.database import Database
-from redis import Redis
 
 
 @pytest.fixture(scope="session")
@@ -94,8 +96,28 @@ def app(settings: Settings, db: Database, redis: Redis):  # type: ignore[no-unty
     return create_app(settings)
 
 
+def make_key(db: Database, *scopes: str, origins: tuple[str, ...] = (), **options: object) -> str:
+    """A new key in this test's database; returns the secret to send in X-API-Key."""
+    name = "test-" + "-".join(scopes)
+    return keys.create(db, name, scopes, origins, **options).secret  # type: ignore[arg-type]
+
+
+def keyed_client(app, db: Database, *scopes: str, **client_options: object):  # type: ignore[no-untyped-def]
+    """A test client sending a new key with `scopes` (default: admin) on every request."""
+    secret = make_key(db, *(scopes or ("admin",)))
+    return app.test_client(headers={"X-API-Key": secret}, **client_options)
+
+
 @pytest.fixture
-def client(app):  # type: ignore[no-untyped-def]
+def client(app, db):  # type: ignore[no-untyped-def]
+    """Authenticated as an admin (every scope but browser): the tests of what an
+    operation does; tests/test_security.py is about who may call it."""
+    return keyed_client(app, db)
+
+
+@pytest.fixture
+def anonymous(app):  # type: ignore[no-untyped-def]
+    """A test client without a key."""
     return app.test_client()
 
 

@@ -10,8 +10,13 @@ def test_a_mixed_batch_gives_the_right_receipt_for_each_item(client, db, flush):
         {"kind": "pageview", "path": "/", "log_id": "seen-before"},
         {"kind": "pageview", "path": "no-slash", "log_id": "bad1"},
         {"kind": "exit_link", "url": "https://example.org/", "page": "/links/"},
-        {"kind": "usage_log", "log_id": "u1", "tool_id": "editor", "user_id": "u42",
-         "start_dt": "2026-11-20T09:00:00Z"},
+        {
+            "kind": "usage_log",
+            "log_id": "u1",
+            "tool_id": "editor",
+            "user_id": "u42",
+            "start_dt": "2026-11-20T09:00:00Z",
+        },
         {"kind": "teleport", "log_id": "x"},
         {"kind": "usage_log", "log_id": "u2", "tool_id": "editor"},
     ]
@@ -19,14 +24,23 @@ def test_a_mixed_batch_gives_the_right_receipt_for_each_item(client, db, flush):
     assert response.status_code == 200
     body = response.json()
     statuses = [r["status"] for r in body["receipts"]]
-    assert statuses == ["accepted", "duplicate", "rejected", "accepted", "accepted",
-                        "rejected", "rejected"]
+    assert statuses == [
+        "accepted",
+        "duplicate",
+        "rejected",
+        "accepted",
+        "accepted",
+        "rejected",
+        "rejected",
+    ]
     assert (body["accepted"], body["duplicate"], body["rejected"]) == (3, 1, 3)
     receipts = body["receipts"]
     assert receipts[2]["errors"][0]["pointer"] == "/items/2/path"
     assert receipts[5]["errors"][0]["pointer"] == "/items/5/kind"
-    assert {e["pointer"] for e in receipts[6]["errors"]} == {"/items/6/user_id",
-                                                            "/items/6/start_dt"}
+    assert {e["pointer"] for e in receipts[6]["errors"]} == {
+        "/items/6/user_id",
+        "/items/6/start_dt",
+    }
     flush()
     assert db.pageviews.count_documents({}) == 2
     assert db.pageviews.count_documents({"log_id": "bad1"}) == 0

@@ -19,11 +19,19 @@ from footfall.store.schema import init_db
 
 
 def start_dev(data_dir: Path, api_port: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    env = {**os.environ, "DATA_DIR": str(data_dir), "DEV_REDIS_PORT": str(free_port()),
-           "DEV_MONGO_PORT": str(free_port()), "FLUSH_MAX_WAIT_MS": "50"}
+    env = {
+        **os.environ,
+        "DATA_DIR": str(data_dir),
+        "DEV_REDIS_PORT": str(free_port()),
+        "DEV_MONGO_PORT": str(free_port()),
+        "FLUSH_MAX_WAIT_MS": "50",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "footfall", "dev", "--port", str(api_port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     printed: dict[str, str] = {}
     assert process.stdout is not None
@@ -40,9 +48,13 @@ def stop_dev(process: subprocess.Popen[str]) -> None:
     assert process.wait(60) == 0
 
 
-def post(url: str, body: dict) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+def post(url: str, body: dict, key: str) -> dict:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "X-API-Key": key},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 202
         return json.load(response)
@@ -67,18 +79,27 @@ def test_dev_runs_everything_prints_how_to_connect_and_keeps_data_across_restart
         assert printed["swagger ui"] == f"http://127.0.0.1:{port}/api/v1/ui/"
         assert printed["redis url"].startswith("redis://127.0.0.1:")
         assert printed["mongodb uri"].startswith("mongodb://127.0.0.1:")
+        assert printed["api key"].startswith("ff_")
         with urllib.request.urlopen(printed["swagger ui"], timeout=10) as response:
             assert b"swagger-ui" in response.read()
-        post(f"{printed['api']}/pageviews", {"path": "/before-restart", "log_id": "kept"})
+        post(
+            f"{printed['api']}/pageviews",
+            {"path": "/before-restart", "log_id": "kept"},
+            printed["api key"],
+        )
         wait_for_document(printed["mongodb uri"], "kept")
     finally:
         stop_dev(process)
+    first_key = printed["api key"]
 
     process, printed = start_dev(tmp_path / "data", port)
     try:
+        assert printed["api key"] == first_key  # the same dev key across restarts
         assert wait_for_document(printed["mongodb uri"], "kept")["path"] == "/before-restart"
         # The idempotency memory survived too (Valkey's AOF): a resend is a duplicate.
-        again = post(f"{printed['api']}/pageviews", {"path": "/before-restart", "log_id": "kept"})
+        again = post(
+            f"{printed['api']}/pageviews", {"path": "/before-restart", "log_id": "kept"}, first_key
+        )
         assert again["status"] == "duplicate"
     finally:
         stop_dev(process)

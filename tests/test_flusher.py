@@ -17,7 +17,7 @@ from footfall.embedded import EmbeddedMongo, EmbeddedValkey
 from footfall.store.flusher import Flusher
 from footfall.store.schema import init_db
 from footfall.store.streams import GROUP
-from tests.conftest import make_settings, settings_env
+from tests.conftest import keyed_client, make_settings, settings_env
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
@@ -30,10 +30,9 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30.0, what: str = "
 
 
 def post_views(client, count: int, prefix: str = "v") -> None:
-    items = [{"kind": "pageview", "path": f"/{i}", "log_id": f"{prefix}{i}"}
-             for i in range(count)]
+    items = [{"kind": "pageview", "path": f"/{i}", "log_id": f"{prefix}{i}"} for i in range(count)]
     for start in range(0, count, 500):
-        response = client.post("/api/v1/batch", json={"items": items[start:start + 500]})
+        response = client.post("/api/v1/batch", json={"items": items[start : start + 500]})
         assert response.status_code == 200
 
 
@@ -72,9 +71,7 @@ def test_a_document_the_validator_refuses_goes_to_dead_letters_and_the_rest_is_s
     assert redis.xlen(f"{settings.stream_prefix}:pageviews") == 0  # all acked
 
 
-def test_entries_left_pending_by_a_dead_flusher_are_claimed_and_stored(
-    client, settings, redis, db
-):
+def test_entries_left_pending_by_a_dead_flusher_are_claimed_and_stored(client, settings, redis, db):
     post_views(client, 10)
     dead = Flusher(settings.model_copy(update={"flush_consumer": "dead"}), redis, db)
     dead.streams.ensure_group(dead.collections)
@@ -94,13 +91,18 @@ def test_a_flusher_killed_after_mongodb_accepted_but_before_the_ack_loses_and_du
 ):
     """The ack is refused to the first flusher (an ACL), so it dies between write and ack."""
     post_views(client, 1200)
-    redis.execute_command("ACL", "SETUSER", "noack", "on", "nopass", "~*", "&*", "+@all",
-                          "-xack", "-xdel")
+    redis.execute_command(
+        "ACL", "SETUSER", "noack", "on", "nopass", "~*", "&*", "+@all", "-xack", "-xdel"
+    )
     host_port = valkey.url.removeprefix("redis://")
-    doomed = settings.model_copy(update={"redis_url": f"redis://noack:x@{host_port}",
-                                         "flush_consumer": "doomed"})
-    process = subprocess.Popen([sys.executable, "-m", "footfall", "flush"],
-                               env=settings_env(doomed), stderr=subprocess.DEVNULL)
+    doomed = settings.model_copy(
+        update={"redis_url": f"redis://noack:x@{host_port}", "flush_consumer": "doomed"}
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "footfall", "flush"],
+        env=settings_env(doomed),
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for(lambda: db.pageviews.count_documents({}) >= 500, what="a stored batch")
         stream = f"{settings.stream_prefix}:pageviews"
@@ -125,8 +127,11 @@ def test_a_flusher_killed_after_mongodb_accepted_but_before_the_ack_loses_and_du
 
 def test_sigterm_finishes_the_batch_in_hand_then_exits(client, settings, redis, db):
     post_views(client, 2000)
-    process = subprocess.Popen([sys.executable, "-m", "footfall", "flush"],
-                               env=settings_env(settings), stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "footfall", "flush"],
+        env=settings_env(settings),
+        stderr=subprocess.PIPE,
+    )
     wait_for(lambda: db.pageviews.count_documents({}) > 0, what="the first batch")
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0
@@ -152,10 +157,12 @@ def test_events_keep_being_accepted_while_mongodb_is_down_and_land_once_it_is_ba
     valkey, mongo = own_servers
     settings = make_settings(valkey.url, mongo.uri, "outage", mongo_timeout_ms=300)
     init_db(mongo_database(settings))
-    client = create_app(settings).test_client()
+    client = keyed_client(create_app(settings), mongo_database(settings))
+    # A worker that has checked the key once keeps accepting with MongoDB down.
+    assert client.post("/api/v1/pageviews", json={"path": "/warm"}).status_code == 202
     mongo.stop()
 
-    post_views(client, 300)
+    post_views(client, 299)
     response = client.post("/api/v1/pageviews", json={"path": "/single", "log_id": "single"})
     assert response.status_code == 202
 
@@ -178,7 +185,7 @@ def test_redis_down_is_a_503_with_retry_after_and_nothing_is_half_written(own_se
     valkey, mongo = own_servers
     settings = make_settings(valkey.url, mongo.uri, "down")
     init_db(mongo_database(settings))
-    client = create_app(settings).test_client()
+    client = keyed_client(create_app(settings), mongo_database(settings))
     valkey.stop()
 
     single = client.post("/api/v1/pageviews", json={"path": "/", "log_id": "lost?"})

@@ -26,8 +26,9 @@ def test_ready_reports_both_servers_the_backlog_and_dead_letters(client, flush):
 
 
 def test_ready_is_a_503_problem_naming_the_server_that_is_down(valkey, db):
-    settings = make_settings(valkey.url, "mongodb://127.0.0.1:9/?directConnection=true",
-                             "nomongo", mongo_timeout_ms=200)
+    settings = make_settings(
+        valkey.url, "mongodb://127.0.0.1:9/?directConnection=true", "nomongo", mongo_timeout_ms=200
+    )
     response = create_app(settings).test_client().get("/api/v1/ready")
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"

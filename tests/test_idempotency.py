@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from footfall.app import create_app
+from tests.conftest import make_key
 
 
 def test_the_same_log_id_twice_in_a_row_is_stored_once(client, db, flush):
@@ -20,10 +21,12 @@ def test_the_same_log_id_twice_in_a_row_is_stored_once(client, db, flush):
 def test_the_same_log_id_sent_concurrently_is_stored_once(settings, db, redis, flush):
     app = create_app(settings)
     app.test_client().get("/api/v1/health")  # build the middleware stack once
+    key = {"X-API-Key": make_key(db, "ingest")}
 
     def post(_: int) -> str:
-        response = app.test_client().post("/api/v1/pageviews",
-                                          json={"path": "/", "log_id": "race"})
+        response = app.test_client().post(
+            "/api/v1/pageviews", json={"path": "/", "log_id": "race"}, headers=key
+        )
         assert response.status_code == 202
         return response.json()["status"]
 
@@ -57,6 +60,7 @@ def test_an_event_replayed_into_the_stream_is_stored_once(client, db, redis, set
 
 def test_the_same_log_id_for_different_kinds_is_not_a_duplicate(client, db, flush):
     client.post("/api/v1/pageviews", json={"path": "/", "log_id": "shared"})
-    response = client.post("/api/v1/exit-links",
-                           json={"url": "https://a.example/", "page": "/", "log_id": "shared"})
+    response = client.post(
+        "/api/v1/exit-links", json={"url": "https://a.example/", "page": "/", "log_id": "shared"}
+    )
     assert response.json()["status"] == "accepted"

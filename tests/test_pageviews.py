@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-
 from ipaddress import ip_network
 
 import pytest
 
 from footfall.app import create_app
+from tests.conftest import keyed_client
 
 FULL = {
     "log_id": "pv-full",
@@ -39,23 +39,30 @@ def test_a_full_page_view_is_stored_with_every_field(client, db, flush):
     flush()
     doc = db.pageviews.find_one({"log_id": "pv-full"}, {"_id": 0})
     assert doc.pop("received_at").tzinfo is not None
-    expected = {**FULL, "visited_at": datetime(2026, 11, 20, 9, 15, tzinfo=UTC)}
-    assert doc == expected
+    expected = {
+        **FULL,
+        "visited_at": datetime(2026, 11, 20, 9, 15, tzinfo=UTC),
+        "ip": "203.0.113.0",  # stored reduced (IP_STORAGE=truncate)
+    }
+    assert {name: doc[name] for name in expected} == expected
+    assert doc["browser"]["family"] == "Firefox"  # and enriched (see below)
 
 
 def test_times_are_stored_as_utc_bson_dates(client, db, flush):
     client.post("/api/v1/pageviews", json=FULL)
     flush()
-    raw = db.pageviews.with_options(codec_options=db.codec_options.with_options(
-        tz_aware=False)).find_one({"log_id": "pv-full"})
+    raw = db.pageviews.with_options(
+        codec_options=db.codec_options.with_options(tz_aware=False)
+    ).find_one({"log_id": "pv-full"})
     assert raw["visited_at"] == datetime(2026, 11, 20, 9, 15)  # a BSON date, in UTC
 
 
 def test_a_minimal_page_view_takes_its_defaults_from_the_request(client, db, flush):
     before = datetime.now(UTC) - timedelta(seconds=1)
     response = client.post(
-        "/api/v1/pageviews", json={"path": "/"},
-        headers={"User-Agent": "TestAgent/1.0", "DNT": "1"},
+        "/api/v1/pageviews",
+        json={"path": "/"},
+        headers={"User-Agent": "TestAgent/1.0"},
     )
     log_id = response.json()["log_id"]
     assert len(log_id) == 36  # a UUID made by the server
@@ -64,7 +71,6 @@ def test_a_minimal_page_view_takes_its_defaults_from_the_request(client, db, flu
     assert doc["source"] == "server"
     assert doc["method"] == "GET"
     assert doc["user_agent"] == "TestAgent/1.0"
-    assert doc["do_not_track"] is True
     assert doc["visited_at"] >= before
     assert "username" not in doc  # anonymous: absent, not "anonymous"
 
@@ -83,17 +89,74 @@ def test_the_client_address_is_trusted_from_x_forwarded_for_only_via_proxies(
 ):
     networks = [ip_network(cidr) for cidr in trusted.split(",") if cidr]
     app = create_app(settings.model_copy(update={"trusted_proxies": networks}))
-    client = app.test_client(client=("127.0.0.1", 50000))
-    response = client.post("/api/v1/pageviews", json={"path": "/"},
-                           headers={"X-Forwarded-For": forwarded})
-    flush()
+    client = keyed_client(app, db, "ingest", client=("127.0.0.1", 50000))
+    response = client.post(
+        "/api/v1/pageviews", json={"path": "/"}, headers={"X-Forwarded-For": forwarded}
+    )
+    flush(ip_storage="full")  # this test is about which address, not how it is stored
     assert db.pageviews.find_one({"log_id": response.json()["log_id"]})["ip"] == expected
 
 
 def test_an_exit_link_is_stored(client, db, flush):
-    body = {"url": "https://docs.python.org/3/", "page": "/watch/x/", "page_title": "X",
-            "clicked_at": "2026-11-20T09:17:42Z", "username": "asha", "log_id": "ex-1"}
+    body = {
+        "url": "https://docs.python.org/3/",
+        "page": "/watch/x/",
+        "page_title": "X",
+        "clicked_at": "2026-11-20T09:17:42Z",
+        "username": "asha",
+        "log_id": "ex-1",
+    }
     assert client.post("/api/v1/exit-links", json=body).status_code == 202
     flush()
     doc = db.exit_links.find_one({"log_id": "ex-1"}, {"_id": 0, "received_at": 0, "user_agent": 0})
     assert doc == {**body, "clicked_at": datetime(2026, 11, 20, 9, 17, 42, tzinfo=UTC)}
+
+
+def test_a_view_with_only_path_ip_and_user_agent_is_stored_enriched(client, db, flush):
+    """Issue 3's "done when", end to end through the API and the flusher."""
+    response = client.post(
+        "/api/v1/pageviews",
+        json={
+            "path": "/watch/Python/Getting-started/English/",
+            "ip": "81.2.69.142",
+            "user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+            "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+            "request_data": {
+                "username": "asha",
+                "password": "hunter2",
+                "card": {"card_number": "4111111111111111"},
+            },
+        },
+    )
+    flush()
+    doc = db.pageviews.find_one({"log_id": response.json()["log_id"]})
+    assert doc["browser"] == {"family": "Chrome", "version": "131.0.0.0"}
+    assert doc["os"]["family"] == "Windows"
+    assert doc["device"]["type"] == "desktop"
+    assert doc["is_bot"] is False
+    assert doc["country"]["iso_code"] == "GB"
+    assert doc["city"]
+    assert doc["location"]["type"] == "Point"
+    assert doc["location_source"] == "ip"
+    assert doc["event_name"] == "event.video.watch"
+    assert doc["first_visit"] is True
+    assert doc["ip"] == "81.2.69.0"
+    assert doc["request_data"] == {
+        "username": "asha",
+        "password": "[redacted]",
+        "card": {"card_number": "[redacted]"},
+    }
+    assert "enrich_errors" not in doc
+
+
+def test_a_do_not_track_view_is_stored_without_ip_and_user_agent(client, db, flush):
+    response = client.post(
+        "/api/v1/pageviews",
+        json={"path": "/", "ip": "81.2.69.142"},
+        headers={"User-Agent": "Mozilla/5.0 Firefox/133.0", "Sec-GPC": "1"},
+    )
+    flush()
+    doc = db.pageviews.find_one({"log_id": response.json()["log_id"]})
+    assert doc["do_not_track"] is True
+    for field in ("ip", "user_agent", "browser", "country", "location"):
+        assert field not in doc

@@ -15,7 +15,13 @@ from footfall.events.usage_log import UsageLogPatch
 SPEC = yaml.safe_load((SPEC_DIR / "footfall.yaml").read_text())
 SCHEMAS = SPEC["components"]["schemas"]
 SERVER_SET = {"received_at", "do_not_track"}  # filled by the API, never sent
-SCHEMA_OF = {"pageview": "PageView", "exit_link": "ExitLink", "usage_log": "UsageLog"}
+SCHEMA_OF = {
+    "pageview": "PageView",
+    "exit_link": "ExitLink",
+    "usage_log": "UsageLog",
+    "tutorial_progress": "TutorialProgress",
+    "tutorial_completion": "TutorialCompletion",
+}
 
 
 def test_swagger_ui_and_the_spec_are_served(client):

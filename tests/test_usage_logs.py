@@ -15,8 +15,9 @@ from footfall.store.streams import Entry
 T0 = "2026-11-20T09:00:00Z"
 
 
-def session(log_id: str, tool: str = "editor", user: str = "u42", start: str = T0,
-            end: str | None = None) -> dict:
+def session(
+    log_id: str, tool: str = "editor", user: str = "u42", start: str = T0, end: str | None = None
+) -> dict:
     body = {"log_id": log_id, "tool_id": tool, "user_id": user, "start_dt": start}
     if end:
         body["end_dt"] = end
@@ -32,8 +33,10 @@ def test_a_session_is_created_ended_and_read_back(client, flush):
     assert record["is_delete"] is False
     created = record["create_dt"]
 
-    assert client.patch("/api/v1/usage-logs/s1",
-                        json={"end_dt": "2026-11-20T09:42:00Z"}).status_code == 202
+    assert (
+        client.patch("/api/v1/usage-logs/s1", json={"end_dt": "2026-11-20T09:42:00Z"}).status_code
+        == 202
+    )
     flush()
     record = client.get("/api/v1/usage-logs/s1").json()
     assert record["end_dt"] == "2026-11-20T09:42:00Z"
@@ -60,9 +63,7 @@ def test_soft_delete_hides_a_session_and_patch_undeletes_it(client, flush):
     assert (record["is_delete"], record["delete_dt"]) == (False, None)
 
 
-def test_hard_delete_removes_the_data_and_a_late_create_cannot_bring_it_back(
-    client, db, flush
-):
+def test_hard_delete_removes_the_data_and_a_late_create_cannot_bring_it_back(client, db, flush):
     client.post("/api/v1/usage-logs", json=session("s1"))
     flush()
     client.delete("/api/v1/usage-logs/s1?hard=true")
@@ -73,13 +74,20 @@ def test_hard_delete_removes_the_data_and_a_late_create_cannot_bring_it_back(
 
 
 def test_list_filters_by_users_tools_time_and_online(client, flush):
-    client.post("/api/v1/batch", json={"items": [
-        {"kind": "usage_log", **session("a", "editor", "u1", "2026-11-01T10:00:00Z")},
-        {"kind": "usage_log", **session("b", "editor", "u2", "2026-11-02T10:00:00Z",
-                                        "2026-11-02T11:00:00Z")},
-        {"kind": "usage_log", **session("c", "viewer", "u1", "2026-11-03T10:00:00Z")},
-        {"kind": "usage_log", **session("d", "grader", "u3", "2026-11-04T10:00:00Z")},
-    ]})
+    client.post(
+        "/api/v1/batch",
+        json={
+            "items": [
+                {"kind": "usage_log", **session("a", "editor", "u1", "2026-11-01T10:00:00Z")},
+                {
+                    "kind": "usage_log",
+                    **session("b", "editor", "u2", "2026-11-02T10:00:00Z", "2026-11-02T11:00:00Z"),
+                },
+                {"kind": "usage_log", **session("c", "viewer", "u1", "2026-11-03T10:00:00Z")},
+                {"kind": "usage_log", **session("d", "grader", "u3", "2026-11-04T10:00:00Z")},
+            ]
+        },
+    )
     flush()
 
     def ids(query: str) -> list[str]:
@@ -97,8 +105,10 @@ def test_list_filters_by_users_tools_time_and_online(client, flush):
 
 
 def test_pagination_gives_links_and_a_total(client, flush):
-    items = [{"kind": "usage_log", **session(f"s{i:02}", start=f"2026-11-01T10:{i:02}:00Z")}
-             for i in range(25)]
+    items = [
+        {"kind": "usage_log", **session(f"s{i:02}", start=f"2026-11-01T10:{i:02}:00Z")}
+        for i in range(25)
+    ]
     client.post("/api/v1/batch", json={"items": items})
     flush()
     first = client.get("/api/v1/usage-logs?per_page=10&tool_id=editor").json()
@@ -120,19 +130,34 @@ def test_pagination_gives_links_and_a_total(client, flush):
 
 
 def test_per_user_usage_totals_count_ended_sessions_per_tool(client, flush):
-    client.post("/api/v1/batch", json={"items": [
-        {"kind": "usage_log", **session("a", "editor", "u1", "2026-11-01T10:00:00Z",
-                                        "2026-11-01T10:30:00Z")},
-        {"kind": "usage_log", **session("b", "editor", "u1", "2026-11-02T10:00:00Z",
-                                        "2026-11-02T10:12:00Z")},
-        {"kind": "usage_log", **session("c", "viewer", "u1", "2026-11-03T10:00:00Z",
-                                        "2026-11-03T10:05:00Z")},
-        {"kind": "usage_log", **session("d", "viewer", "u1", "2026-11-04T10:00:00Z")},
-        {"kind": "usage_log", **session("e", "editor", "u2", "2026-11-04T10:00:00Z",
-                                        "2026-11-04T12:00:00Z")},
-        {"kind": "usage_log", **session("f", "grader", "u1", "2026-11-04T10:00:00Z",
-                                        "2026-11-04T12:00:00Z")},
-    ]})
+    client.post(
+        "/api/v1/batch",
+        json={
+            "items": [
+                {
+                    "kind": "usage_log",
+                    **session("a", "editor", "u1", "2026-11-01T10:00:00Z", "2026-11-01T10:30:00Z"),
+                },
+                {
+                    "kind": "usage_log",
+                    **session("b", "editor", "u1", "2026-11-02T10:00:00Z", "2026-11-02T10:12:00Z"),
+                },
+                {
+                    "kind": "usage_log",
+                    **session("c", "viewer", "u1", "2026-11-03T10:00:00Z", "2026-11-03T10:05:00Z"),
+                },
+                {"kind": "usage_log", **session("d", "viewer", "u1", "2026-11-04T10:00:00Z")},
+                {
+                    "kind": "usage_log",
+                    **session("e", "editor", "u2", "2026-11-04T10:00:00Z", "2026-11-04T12:00:00Z"),
+                },
+                {
+                    "kind": "usage_log",
+                    **session("f", "grader", "u1", "2026-11-04T10:00:00Z", "2026-11-04T12:00:00Z"),
+                },
+            ]
+        },
+    )
     flush()
     client.delete("/api/v1/usage-logs/f")  # deleted sessions do not count
     flush()
@@ -159,8 +184,9 @@ def changes_for_one_session(received_times: list[datetime]) -> list[bytes]:
         create.message(),
         end.change("s1", Received(at=next(at))).message(),
         deletion("s1", Received(at=next(at)), hard=False).message(),
-        UsageLogPatch.model_validate({"is_delete": False}).change(
-            "s1", Received(at=next(at))).message(),
+        UsageLogPatch.model_validate({"is_delete": False})
+        .change("s1", Received(at=next(at)))
+        .message(),
     ]
 
 
@@ -176,11 +202,15 @@ def test_changes_stored_in_any_order_give_the_same_session(order, settings, redi
         assert flusher.store([Entry("usage_logs", ids[index], payloads[index])])
     stored = db.usage_logs.find_one({"log_id": "s1"}, {"_id": 0, "_v": 0})
     assert stored == {
-        "log_id": "s1", "tool_id": "editor", "user_id": "u42",
+        "log_id": "s1",
+        "tool_id": "editor",
+        "user_id": "u42",
         "start_dt": datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
         "end_dt": datetime(2026, 11, 20, 9, 30, tzinfo=UTC),
-        "is_delete": False, "delete_dt": None,
-        "create_dt": times[0], "update_dt": times[3],
+        "is_delete": False,
+        "delete_dt": None,
+        "create_dt": times[0],
+        "update_dt": times[3],
     }
 
 

@@ -37,6 +37,8 @@ class Received:
     user_agent: str | None = None
     do_not_track: bool = False
     future_tolerance: timedelta = timedelta(minutes=5)
+    max_object_depth: int = 8
+    max_object_keys: int = 200
 
 
 def _utc(value: datetime, info: ValidationInfo) -> datetime:
@@ -45,7 +47,10 @@ def _utc(value: datetime, info: ValidationInfo) -> datetime:
     The check needs the request's clock, so it runs only at the API (with context);
     the flusher decoding an accepted event later must never refuse it.
     """
-    value = value.astimezone(UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+00:03 is before year 1 in UTC
+        raise PydanticCustomError("time_range", "time is out of range") from None
     received: Received | None = (info.context or {}).get("received")
     if received is not None and value > received.at + received.future_tolerance:
         raise PydanticCustomError(
@@ -59,12 +64,17 @@ def _utc(value: datetime, info: ValidationInfo) -> datetime:
 UtcTime = Annotated[AwareDatetime, AfterValidator(_utc)]
 
 
-def _refuse_unsafe_keys(value: Any, pointer: str = "") -> None:
+def _refuse_unsafe_keys(value: Any, pointer: str = "", limits: _Limits | None = None) -> None:
     """MongoDB reads `$name` as an operator and `a.b` as a path: such keys are refused.
 
     Escaping them would store keys that no client ever sent; refusing says what is
     wrong and lets the sender fix it (the decision is documented in the README).
+    The same walk enforces MAX_OBJECT_DEPTH and MAX_OBJECT_KEYS (`limits`): a free-form
+    field is stored and later read back whole, so its shape is bounded, not just its bytes.
     """
+    limits = limits or _Limits()
+    if isinstance(value, dict | list):
+        limits.enter(pointer)
     if isinstance(value, dict):
         for key, item in value.items():
             escaped = key.replace("~", "~0").replace("/", "~1")
@@ -74,14 +84,46 @@ def _refuse_unsafe_keys(value: Any, pointer: str = "") -> None:
                     "key {key!r} starts with '$' or contains '.', which MongoDB reserves",
                     {"key": key, "pointer": f"{pointer}/{escaped}"},
                 )
-            _refuse_unsafe_keys(item, f"{pointer}/{escaped}")
+            limits.count_key()
+            _refuse_unsafe_keys(item, f"{pointer}/{escaped}", limits)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _refuse_unsafe_keys(item, f"{pointer}/{index}")
+            _refuse_unsafe_keys(item, f"{pointer}/{index}", limits)
+    if isinstance(value, dict | list):
+        limits.depth -= 1
 
 
-def _safe(value: Any) -> Any:
-    _refuse_unsafe_keys(value)
+class _Limits:
+    """The depth and key budget of one free-form field (unbounded without a request)."""
+
+    def __init__(self, max_depth: int | None = None, max_keys: int | None = None) -> None:
+        self.max_depth, self.max_keys = max_depth, max_keys
+        self.depth = self.keys = 0
+
+    def enter(self, pointer: str) -> None:
+        self.depth += 1
+        if self.max_depth is not None and self.depth > self.max_depth:
+            raise PydanticCustomError(
+                "too_deep",
+                "nested deeper than {limit} levels",
+                {"limit": self.max_depth, "pointer": pointer},
+            )
+
+    def count_key(self) -> None:
+        self.keys += 1
+        if self.max_keys is not None and self.keys > self.max_keys:
+            raise PydanticCustomError(
+                "too_many_keys", "more than {limit} keys in all", {"limit": self.max_keys}
+            )
+
+
+def _safe(value: Any, info: ValidationInfo) -> Any:
+    received: Received | None = (info.context or {}).get("received")
+    if received is None:  # decoding an accepted event: it was judged at the API
+        _refuse_unsafe_keys(value)
+    else:
+        limits = _Limits(received.max_object_depth, received.max_object_keys)
+        _refuse_unsafe_keys(value, limits=limits)
     return value
 
 
@@ -98,6 +140,10 @@ class Event(BaseModel):
     kind: ClassVar[str]
     #: The MongoDB collection (and Redis stream) this kind is stored in.
     collection: ClassVar[str]
+    #: A browser key may send this kind (what a page sends); see footfall.security.identity.
+    browser: ClassVar[bool] = False
+    #: The field naming the learner: from a browser, only a learner token may set it.
+    learner_field: ClassVar[str | None] = None
 
     log_id: LogId | None = None
 

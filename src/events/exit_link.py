@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar
 
+from pydantic import Field
+
 from footfall.events.base import LongText, Received, ShortText, UtcTime
 from footfall.events.pageview import ClientFields
-from pydantic import Field
 
 HttpUrlText = Annotated[str, Field(max_length=2048, pattern=r"^[hH][tT][tT][pP][sS]?://[^/\s]+")]
 
@@ -14,6 +15,7 @@ HttpUrlText = Annotated[str, Field(max_length=2048, pattern=r"^[hH][tT][tT][pP][
 class ExitLink(ClientFields):
     kind: ClassVar[str] = "exit_link"
     collection: ClassVar[str] = "exit_links"
+    browser: ClassVar[bool] = True
 
     url: HttpUrlText
     page: Annotated[LongText, Field(min_length=1)]

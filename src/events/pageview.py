@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
+from pydantic import Field, IPvAnyAddress, field_serializer
+
 from footfall.events.base import (
     Event,
     FreeList,
@@ -15,13 +17,14 @@ from footfall.events.base import (
     ShortText,
     UtcTime,
 )
-from pydantic import Field, IPvAnyAddress, field_serializer
 
 Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"]
 
 
 class ClientFields(Event):
     """Who sent it: filled from the request when the body does not say."""
+
+    learner_field: ClassVar[str | None] = "username"
 
     username: Annotated[str, Field(min_length=1, max_length=150)] | None = None
     ip: IPvAnyAddress | None = None
@@ -46,6 +49,7 @@ class ClientFields(Event):
 class PageView(ClientFields):
     kind: ClassVar[str] = "pageview"
     collection: ClassVar[str] = "pageviews"
+    browser: ClassVar[bool] = True
 
     source: Literal["server", "browser"] = "server"
     path: Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^/")]

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar, Literal, Self
 
-from footfall.events.base import Event, Identifier, LogId, Received, UtcTime
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -21,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from footfall.events.base import Event, Identifier, LogId, Received, UtcTime
 
 
 def _after_start(end: datetime | None, info: ValidationInfo) -> datetime | None:

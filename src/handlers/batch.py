@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from footfall import ingest
+from footfall.security.identity import caller
 from footfall.web.context import received, services
 from footfall.web.problems import Invalid
 from footfall.web.responses import Answer, answer
@@ -18,7 +19,12 @@ def create(body: dict[str, Any]) -> Answer:
     if len(items) > limit:
         raise Invalid([{"pointer": "/items", "detail": f"{len(items)} items; at most {limit}"}])
     receipts = ingest.many(
-        items, received(), app.streams, app.settings.max_event_bytes, app.settings.retry_after_s
+        items,
+        received(),
+        app.streams,
+        app.settings.max_event_bytes,
+        app.settings.retry_after_s,
+        caller(),
     )
     counts = Counter(receipt.status for receipt in receipts)
     if counts["rejected"] == len(receipts):

@@ -6,6 +6,7 @@ from typing import Any
 
 from footfall import ingest
 from footfall.events import ExitLink
+from footfall.security.identity import caller
 from footfall.web.context import received, services
 from footfall.web.responses import Answer
 
@@ -19,4 +20,5 @@ def create(body: dict[str, Any]) -> Answer:
         app.streams,
         app.settings.max_event_bytes,
         app.settings.retry_after_s,
+        caller(),
     )

@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from pymongo.errors import PyMongoError
+from redis.exceptions import RedisError
+
 from footfall import __version__
 from footfall.store.collections import DEAD_LETTERS, STREAMED
 from footfall.web.context import services
 from footfall.web.problems import Unavailable
 from footfall.web.responses import Answer, answer
-from pymongo.errors import PyMongoError
-from redis.exceptions import RedisError
 
 
 def alive() -> Answer:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+from pymongo.errors import PyMongoError
+
 from footfall import ingest
 from footfall.events import UsageLog
 from footfall.events.usage_log import UsageLogChange, UsageLogPatch, deletion
@@ -13,8 +16,6 @@ from footfall.web.context import received, services
 from footfall.web.problems import Invalid, NotFound, from_pydantic, unavailable_on
 from footfall.web.query import page_links, time_param
 from footfall.web.responses import Answer, answer
-from pydantic import ValidationError
-from pymongo.errors import PyMongoError
 
 
 def create(body: dict[str, Any]) -> Answer:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pymongo.errors import PyMongoError
+
 from footfall.reads import usage
 from footfall.web.context import services
 from footfall.web.problems import unavailable_on
 from footfall.web.query import time_param
 from footfall.web.responses import Answer, answer
-from pymongo.errors import PyMongoError
 
 
 def usage_totals(

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from footfall.store.collections import USAGE_LOGS
 from pymongo import DESCENDING
 from pymongo.database import Database
+
+from footfall.store.collections import USAGE_LOGS
 
 _FIELDS = [
     "log_id",

@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pymongo import ASCENDING, DESCENDING, GEOSPHERE, IndexModel
+
 from footfall.events.usage_log import UsageFields
 from footfall.store import validators
-from pymongo import ASCENDING, DESCENDING, IndexModel
 
-WriteMode = Literal["insert", "merge"]
+WriteMode = Literal["insert", "merge", "progress"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class Collection:
     write: WriteMode = "insert"
     #: With "merge": the fields a change may set (a purge removes them).
     merge_fields: tuple[str, ...] = ()
+    #: "progress": every event kept in `raw_collection`, then merged into one state per
+    #: learner's tutorial and language (see `footfall.store.progress`).
+    raw_collection: str = ""
 
 
 def _log_id_unique() -> IndexModel:
@@ -40,6 +44,9 @@ PAGEVIEWS = Collection(
         IndexModel([("visited_at", DESCENDING)], name="visited_at"),
         IndexModel([("username", ASCENDING), ("visited_at", DESCENDING)], name="username_time"),
         IndexModel([("path", ASCENDING)], name="path"),
+        # Enrichment: maps and "near" queries; `footfall events unmapped`.
+        IndexModel([("location", GEOSPHERE)], name="location_2dsphere"),
+        IndexModel([("event_name", ASCENDING), ("visited_at", DESCENDING)], name="event_time"),
     ],
 )
 
@@ -76,7 +83,61 @@ DEAD_LETTERS = Collection(
     ],
 )
 
-#: Collections fed by a stream, by name.
-STREAMED: dict[str, Collection] = {c.name: c for c in (PAGEVIEWS, EXIT_LINKS, USAGE_LOGS)}
+#: API keys (footfall.security.keys): looked up by their public id, never by the secret.
+API_KEYS = Collection(
+    name="api_keys",
+    validator=validators.API_KEY,
+    indexes=[IndexModel([("key_id", ASCENDING)], unique=True, name="key_id_unique")],
+)
 
-ALL: list[Collection] = [*STREAMED.values(), DEAD_LETTERS]
+#: Tutorial progress events and completion toggles, as sent (append-only, for analytics).
+PROGRESS_EVENTS = Collection(
+    name="progress_events",
+    validator=validators.PROGRESS_EVENT,
+    indexes=[
+        _log_id_unique(),
+        IndexModel(
+            [("course_id", ASCENDING), ("tutorial_id", ASCENDING), ("at", DESCENDING)],
+            name="course_tutorial_at",
+        ),
+        IndexModel([("username", ASCENDING), ("at", DESCENDING)], name="username_at"),
+    ],
+)
+
+#: One state per learner's tutorial in one language: merged facts and what they derive.
+TUTORIAL_PROGRESS = Collection(
+    name="tutorial_progress",
+    validator=validators.TUTORIAL_PROGRESS,
+    indexes=[
+        IndexModel(
+            [
+                ("username", ASCENDING),
+                ("course_id", ASCENDING),
+                ("tutorial_id", ASCENDING),
+                ("language", ASCENDING),
+            ],
+            unique=True,
+            name="learner_tutorial_unique",
+        ),
+        IndexModel(
+            [("course_id", ASCENDING), ("tutorial_id", ASCENDING), ("language", ASCENDING)],
+            name="course_tutorial",
+        ),
+    ],
+    write="progress",
+    raw_collection=PROGRESS_EVENTS.name,
+)
+
+#: The course catalogue: each course's tutorials, registered through the API.
+COURSES = Collection(
+    name="courses",
+    validator=validators.COURSE,
+    indexes=[IndexModel([("course_id", ASCENDING)], unique=True, name="course_id_unique")],
+)
+
+#: Collections fed by a stream, by name.
+STREAMED: dict[str, Collection] = {
+    c.name: c for c in (PAGEVIEWS, EXIT_LINKS, USAGE_LOGS, TUTORIAL_PROGRESS)
+}
+
+ALL: list[Collection] = [*STREAMED.values(), PROGRESS_EVENTS, COURSES, DEAD_LETTERS, API_KEYS]

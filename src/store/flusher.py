@@ -16,11 +16,6 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from footfall.events import KINDS
-from footfall.settings import Settings
-from footfall.store.collections import DEAD_LETTERS, STREAMED
-from footfall.store.streams import Entry, Streams
-from footfall.store.writers import DUPLICATE_KEY, DeadLetter, TransientWriteError, write
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, ConnectionFailure
 from redis import Redis
@@ -32,6 +27,19 @@ from tenacity import (
     retry_if_exception_type,
     stop_any,
     wait_exponential_jitter,
+)
+
+from footfall.enrich import Enricher
+from footfall.events import KINDS
+from footfall.settings import Settings
+from footfall.store.collections import DEAD_LETTERS, PAGEVIEWS, STREAMED
+from footfall.store.streams import Entry, Streams
+from footfall.store.writers import (
+    DUPLICATE_KEY,
+    DeadLetter,
+    Prepare,
+    TransientWriteError,
+    write,
 )
 
 log = logging.getLogger(__name__)
@@ -49,6 +57,7 @@ class Flusher:
         self.consumer = settings.consumer_name
         self.collections = list(STREAMED)
         self.decoders = {kind.collection: kind.decode for kind in KINDS.values()}
+        self.preparers: dict[str, Prepare] = {PAGEVIEWS.name: Enricher(settings, redis).enrich}
         self.stopping = threading.Event()
         self.stored = 0
         self.dead = 0
@@ -94,7 +103,9 @@ class Flusher:
         """
         retrying = Retrying(
             retry=retry_if_exception_type(MONGO_TRANSIENT),
-            wait=wait_exponential_jitter(multiplier=0.1, max=self.settings.flush_retry_max_s, jitter=0.2),
+            wait=wait_exponential_jitter(
+                multiplier=0.1, max=self.settings.flush_retry_max_s, jitter=0.2
+            ),
             stop=stop_any(lambda _: self.stopping.is_set()),
             before_sleep=before_sleep_log(log, logging.WARNING),
             reraise=True,
@@ -117,7 +128,14 @@ class Flusher:
             by_collection[entry.collection].append(entry)
         dead: list[DeadLetter] = []
         for name, entries in by_collection.items():
-            dead += write(self.db[name], STREAMED[name], self.decoders[name], entries)
+            dead += write(
+                self.db[name],
+                STREAMED[name],
+                self.decoders[name],
+                entries,
+                self.settings,
+                self.preparers.get(name),
+            )
         if dead:
             self._bury(dead)
         return dead

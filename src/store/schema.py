@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from footfall.store.collections import ALL, Collection
 from pymongo import IndexModel
 from pymongo.collection import Collection as MongoCollection
 from pymongo.database import Database
+
+from footfall.store.collections import ALL, Collection
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,8 @@ remove an entry (`XACK` + `XDEL`) only once MongoDB holds its document.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -46,11 +48,34 @@ class Entry:
     payload: bytes
 
 
+class QueueFull(Exception):
+    """A stream holds `max_length` entries or more: the API answers 503, Redis stays bounded."""
+
+    def __init__(self, collection: str) -> None:
+        super().__init__(collection)
+        self.collection = collection
+
+
 class Streams:
-    def __init__(self, redis: Redis, prefix: str, idempotency_ttl_s: int) -> None:
+    """The queue. With `max_length`, `enqueue` refuses (QueueFull) while a stream is that
+    long: the length is read (XLEN, O(1)) at most every `check_ms` per stream and process,
+    so the bound costs no round trip per request and may be passed by what arrives in
+    that interval."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        idempotency_ttl_s: int,
+        max_length: int | None = None,
+        check_ms: int = 250,
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.idempotency_ttl_s = idempotency_ttl_s
+        self.max_length = max_length
+        self.check_s = check_ms / 1000
+        self._lengths: dict[str, tuple[float, int]] = {}
         self._enqueue_once = redis.register_script(_ENQUEUE_ONCE)
 
     def stream(self, collection: str) -> str:
@@ -63,6 +88,7 @@ class Streams:
 
     def enqueue(self, messages: Sequence[Message]) -> list[bool]:
         """Append all messages in one round trip; False where the log_id was seen already."""
+        self._refuse_when_full({message.collection for message in messages})
         pipe = self.redis.pipeline(transaction=False)
         for message in messages:
             stream = self.stream(message.collection)
@@ -75,6 +101,18 @@ class Streams:
                     client=pipe,
                 )
         return [result is not None for result in pipe.execute()]
+
+    def _refuse_when_full(self, collections: Iterable[str]) -> None:
+        if self.max_length is None:
+            return
+        now = time.monotonic()
+        for collection in sorted(collections):
+            read_at, length = self._lengths.get(collection, (-math.inf, 0))
+            if now - read_at >= self.check_s:
+                length = int(self.redis.xlen(self.stream(collection)))
+                self._lengths[collection] = (now, length)
+            if length >= self.max_length:
+                raise QueueFull(collection)
 
     # The flusher side
 

@@ -46,6 +46,51 @@ _CLIENT = {
     "do_not_track": BOOL,
 }
 
+
+def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "bsonType": "object",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    if required:
+        schema["required"] = required
+    return schema
+
+
+# What the flusher's enrichment adds to a page view (footfall.enrich).
+_VERSIONED = _object({"family": _string(256), "version": _string(64)}, ["family"])
+_NAMED = _object({"iso_code": _string(16), "name": _string(256)})
+_ENRICHED = {
+    "browser": _VERSIONED,
+    "os": _VERSIONED,
+    "device": _object(
+        {
+            "family": _string(256),
+            "brand": _string(256),
+            "model": _string(256),
+            "type": {"enum": ["desktop", "mobile", "tablet", "bot", "other"]},
+        },
+        ["type"],
+    ),
+    "is_bot": BOOL,
+    "bot_reason": _string(64),
+    "country": _NAMED,
+    "region": _NAMED,
+    "city": _string(256),
+    # GeoJSON, as the 2dsphere index reads it: [longitude, latitude].
+    "location": _object(
+        {
+            "type": {"enum": ["Point"]},
+            "coordinates": {"bsonType": "array", "minItems": 2, "maxItems": 2, "items": NUMBER},
+        },
+        ["type", "coordinates"],
+    ),
+    "location_accuracy_km": {**NUMBER, "minimum": 0},
+    "location_source": {"enum": ["browser", "ip"]},
+    "enrich_errors": {"bsonType": "array", "items": _string(512)},
+}
+
 PAGEVIEW = _schema(
     ["log_id", "source", "path", "method", "visited_at", "received_at"],
     {
@@ -64,6 +109,7 @@ PAGEVIEW = _schema(
         "event_name": _string(128),
         "latitude": {**NUMBER, "minimum": -90, "maximum": 90},
         "longitude": {**NUMBER, "minimum": -180, "maximum": 180},
+        **_ENRICHED,
     },
 )
 
@@ -96,6 +142,97 @@ USAGE_LOG = _schema(
     },
 )
 
+# Tutorial progress (footfall.events.progress, footfall.store.progress).
+_PROGRESS_KEY = {
+    "username": _string(150, minLength=1),
+    "course_id": _string(128, minLength=1),
+    "tutorial_id": _string(128, minLength=1),
+    "language": _string(128, minLength=1),
+}
+_VISIT_ID = _string(64, pattern="^[A-Za-z0-9_-]+$")
+_SECONDS = {**NUMBER, "minimum": 0, "maximum": 86_400}
+#: Minute number -> the earliest time it was watched.
+_MINUTES = {
+    "bsonType": "object",
+    "patternProperties": {"^[0-9]{1,4}$": DATE},
+    "additionalProperties": False,
+}
+_COUNT = {"bsonType": ["int", "long"], "minimum": 0}
+
+PROGRESS_EVENT = _schema(
+    ["log_id", "kind", *_PROGRESS_KEY, "visit_id", "at", "received_at"],
+    {
+        **_PROGRESS_KEY,
+        "log_id": LOG_ID,
+        "kind": {"enum": ["tutorial_progress", "tutorial_completion"]},
+        "visit_id": _VISIT_ID,
+        "at": DATE,
+        "received_at": DATE,
+        "position_s": _SECONDS,
+        "duration_s": _SECONDS,
+        "completed": BOOL,
+    },
+)
+
+# A state may hold only a toggle (no progress yet), so only its key and `rev` are required.
+TUTORIAL_PROGRESS = _schema(
+    [*_PROGRESS_KEY, "rev"],
+    {
+        **_PROGRESS_KEY,
+        "rev": {"bsonType": ["int", "long"], "minimum": 1},
+        "duration_s": _SECONDS,
+        "minutes": _MINUTES,
+        "visits": {
+            "bsonType": "object",
+            "patternProperties": {
+                "^[A-Za-z0-9_-]{1,64}$": _object(
+                    {"first": DATE, "last": DATE, "minutes": _MINUTES}, ["first", "last"]
+                )
+            },
+            "additionalProperties": False,
+        },
+        "first_at": DATE,
+        "last_at": DATE,
+        "resume": _object(
+            {"at": DATE, "log_id": LOG_ID, "position_s": _SECONDS, "visit_id": _VISIT_ID},
+            ["at", "log_id", "position_s", "visit_id"],
+        ),
+        "toggle": _object(
+            {"at": DATE, "log_id": LOG_ID, "completed": BOOL, "visit_id": _VISIT_ID},
+            ["at", "log_id", "completed", "visit_id"],
+        ),
+        "completed": BOOL,
+        "completed_at": {"bsonType": ["date", "null"]},
+        "completion_source": {"enum": ["auto", "manual", None]},
+        "watched_minutes": _COUNT,
+        "total_minutes": {"bsonType": ["int", "long", "null"], "minimum": 1},
+        "percent_watched": {**NUMBER, "minimum": 0, "maximum": 100},
+        "visit_count": _COUNT,
+    },
+)
+
+COURSE = _schema(
+    ["course_id", "tutorials", "updated_at"],
+    {
+        "course_id": _string(128, minLength=1),
+        "title": _string(512),
+        "tutorials": {
+            "bsonType": "array",
+            "maxItems": 1000,
+            "items": _object(
+                {
+                    "tutorial_id": _string(128, minLength=1),
+                    "title": _string(512),
+                    "duration_s": _SECONDS,
+                    "languages": {"bsonType": "array", "items": _string(128, minLength=1)},
+                },
+                ["tutorial_id"],
+            ),
+        },
+        "updated_at": DATE,
+    },
+)
+
 DEAD_LETTER = _schema(
     ["collection", "entry_id", "payload", "reason", "failed_at"],
     {
@@ -105,5 +242,29 @@ DEAD_LETTER = _schema(
         "reason": _string(),
         "details": {},
         "failed_at": DATE,
+    },
+)
+
+# API keys (footfall.security.keys): the secret itself is never stored, only its SHA-256.
+API_KEY = _schema(
+    ["key_id", "name", "scopes", "digest", "created_at"],
+    {
+        "key_id": _string(32, minLength=1),
+        "name": _string(128, minLength=1),
+        "scopes": {
+            "bsonType": "array",
+            "minItems": 1,
+            "uniqueItems": True,
+            "items": {"enum": ["ingest", "browser", "read", "admin"]},
+        },
+        "origins": {"bsonType": "array", "items": _string(256, pattern="^https?://[^/]+$")},
+        "digest": _string(64, minLength=64),
+        "token_secret": _string(128, minLength=32),
+        "rate": _object(
+            {"per_s": {**NUMBER, "minimum": 0}, "burst": {**NUMBER, "minimum": 1}},
+            ["per_s", "burst"],
+        ),
+        "created_at": DATE,
+        "revoked_at": {"bsonType": ["date", "null"]},
     },
 )

@@ -13,19 +13,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from footfall.store import merge
-from footfall.store.collections import Collection
-from footfall.store.streams import Entry
 from pydantic import ValidationError
 from pymongo import UpdateOne
 from pymongo.collection import Collection as MongoCollection
 from pymongo.errors import BulkWriteError
+
+from footfall.progress.completion import DEFAULT_THRESHOLD
+from footfall.settings import Settings
+from footfall.store import merge, progress
+from footfall.store.collections import Collection, WriteMode
+from footfall.store.streams import Entry
 
 DUPLICATE_KEY = 11000
 #: Write errors that say "not now" rather than "never": the batch is retried.
 TRANSIENT_CODES = {6, 7, 50, 89, 91, 112, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436}
 
 Decode = Callable[[bytes], dict[str, Any]]
+#: Runs on a decoded batch before it is written (enrichment): returns the documents to
+#: store, in order, the same objects; one it leaves out is acked without being stored.
+Prepare = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+Decoded = list[tuple[Entry, dict[str, Any]]]
 
 
 class TransientWriteError(Exception):
@@ -50,19 +57,23 @@ class DeadLetter:
 
 
 def write(
-    mongo: MongoCollection, collection: Collection, decode: Decode, entries: Sequence[Entry]
+    mongo: MongoCollection,
+    collection: Collection,
+    decode: Decode,
+    entries: Sequence[Entry],
+    settings: Settings | None = None,
+    prepare: Prepare | None = None,
 ) -> list[DeadLetter]:
+    """Store a batch the way its collection says (`Collection.write`, one strategy each)."""
     decoded, dead = _decode_all(decode, entries)
-    if collection.write == "merge":
-        dead += _merge(mongo, decoded, list(collection.merge_fields))
-    else:
-        dead += _insert(mongo, decoded)
-    return dead
+    if prepare is not None:
+        kept = {id(doc) for doc in prepare([doc for _, doc in decoded])}
+        decoded = [(entry, doc) for entry, doc in decoded if id(doc) in kept]
+    strategy = _STRATEGIES[collection.write]
+    return dead + strategy(mongo, collection, decoded, settings)
 
 
-def _decode_all(
-    decode: Decode, entries: Sequence[Entry]
-) -> tuple[list[tuple[Entry, dict[str, Any]]], list[DeadLetter]]:
+def _decode_all(decode: Decode, entries: Sequence[Entry]) -> tuple[Decoded, list[DeadLetter]]:
     decoded, dead = [], []
     for entry in entries:
         try:
@@ -72,44 +83,106 @@ def _decode_all(
     return decoded, dead
 
 
-Decoded = list[tuple[Entry, dict[str, Any]]]
+def _insert(
+    mongo: MongoCollection, collection: Collection, decoded: Decoded, settings: Settings | None
+) -> list[DeadLetter]:
+    """Append-only: one insert_many; a duplicate log_id is already stored."""
+    return _insert_many(mongo, decoded)
 
 
-def _insert(mongo: MongoCollection, decoded: Decoded) -> list[DeadLetter]:
+def _insert_many(mongo: MongoCollection, decoded: Decoded) -> list[DeadLetter]:
     if not decoded:
         return []
     try:
         mongo.insert_many([doc for _, doc in decoded], ordered=False)
     except BulkWriteError as error:
-        return _refused(error, decoded)
+        return _refused(error, [[entry] for entry, _ in decoded])
     return []
 
 
 def _merge(
-    mongo: MongoCollection, decoded: list[tuple[Entry, dict[str, Any]]], fields: list[str]
+    mongo: MongoCollection, collection: Collection, decoded: Decoded, settings: Settings | None
 ) -> list[DeadLetter]:
-    pending: list[tuple[Entry, UpdateOne]] = [
-        (entry, merge.change_update(change, merge.version(entry.entry_id), fields))
-        for entry, change in decoded
-    ]
-    # Two upserts of one new log_id can race and one gets a duplicate key error; it
-    # is applied again, now as an update. Merges are idempotent, so this is safe.
-    for _ in range(3):
+    """One document per log_id, changes merged field by field (`footfall.store.merge`)."""
+    fields = list(collection.merge_fields)
+    return _upserts(
+        mongo,
+        [
+            ([entry], merge.change_update(change, merge.version(entry.entry_id), fields))
+            for entry, change in decoded
+        ],
+    )
+
+
+def _progress(
+    mongo: MongoCollection, collection: Collection, decoded: Decoded, settings: Settings | None
+) -> list[DeadLetter]:
+    """Every event kept raw (insert_many), then merged into its state: one bulk_write of
+    upserts, one per state, with the derived fields (`footfall.store.progress`).
+
+    An event the raw collection refuses is not merged: what a state holds is always
+    backed by a stored event.
+    """
+    dead = _insert_many(mongo.database[collection.raw_collection], decoded)
+    refused = {id(letter.entry) for letter in dead}
+    pending = progress.deltas((e, doc) for e, doc in decoded if id(e) not in refused)
+    threshold = settings.completion_threshold if settings else DEFAULT_THRESHOLD
+    return dead + _merge_states(mongo, pending, threshold)
+
+
+def _merge_states(
+    mongo: MongoCollection, pending: list[progress.StateDelta], threshold: float
+) -> list[DeadLetter]:
+    """Read the states, write them guarded by the `rev` read; again for those that
+    another flusher changed (or created) in between (a duplicate key error)."""
+    dead: list[DeadLetter] = []
+    for _ in range(5):
         if not pending:
-            return []
+            return dead
+        ids = [delta.state_id for delta in pending]
+        stored = {doc["_id"]: doc for doc in mongo.find({"_id": {"$in": ids}}, progress.READ_BACK)}
+        updates = [delta.update(stored.get(delta.state_id), threshold) for delta in pending]
         try:
-            mongo.bulk_write([update for _, update in pending], ordered=False)
-            return []
+            mongo.bulk_write(updates, ordered=False)
+            return dead
         except BulkWriteError as error:
-            dead = _refused(error, pending)
+            dead += _refused(error, [delta.entries for delta in pending])
             raced = {e["index"] for e in error.details["writeErrors"] if e["code"] == DUPLICATE_KEY}
             pending = [pending[i] for i in sorted(raced)]
-            if not pending:
-                return dead
-    raise TransientWriteError("upserts kept racing on the same log_id")
+    if not pending:
+        return dead
+    raise TransientWriteError("progress states kept changing under this flusher")
 
 
-def _refused(error: BulkWriteError, items: Sequence[tuple[Entry, Any]]) -> list[DeadLetter]:
+def _upserts(
+    mongo: MongoCollection, pending: list[tuple[list[Entry], UpdateOne]]
+) -> list[DeadLetter]:
+    """One bulk_write of upserts, each owned by the entries it merges.
+
+    Two upserts of one new key can race and one gets a duplicate key error; it is
+    applied again, now as an update. Merges are idempotent, so this is safe.
+    """
+    dead: list[DeadLetter] = []
+    for _ in range(3):
+        if not pending:
+            return dead
+        try:
+            mongo.bulk_write([update for _, update in pending], ordered=False)
+            return dead
+        except BulkWriteError as error:
+            dead += _refused(error, [entries for entries, _ in pending])
+            raced = {e["index"] for e in error.details["writeErrors"] if e["code"] == DUPLICATE_KEY}
+            pending = [pending[i] for i in sorted(raced)]
+    if not pending:
+        return dead
+    raise TransientWriteError("upserts kept racing on the same key")
+
+
+def _refused(error: BulkWriteError, owners: Sequence[Sequence[Entry]]) -> list[DeadLetter]:
+    """Dead letters for what MongoDB refused for good, one per entry owning the write.
+
+    `owners[i]` are the entries whose write is operation i of the bulk.
+    """
     dead = []
     for write_error in error.details.get("writeErrors", []):
         code = write_error["code"]
@@ -117,9 +190,19 @@ def _refused(error: BulkWriteError, items: Sequence[tuple[Entry, Any]]) -> list[
             continue  # already stored (insert) or raced (merge: applied again)
         if code in TRANSIENT_CODES:
             raise TransientWriteError(write_error.get("errmsg", str(code))) from error
-        entry = items[write_error["index"]][0]
         details = write_error.get("errInfo") or {"code": code}
-        dead.append(DeadLetter(entry, write_error.get("errmsg", "refused"), details))
+        for entry in owners[write_error["index"]]:
+            dead.append(DeadLetter(entry, write_error.get("errmsg", "refused"), details))
     if error.details.get("writeConcernErrors"):
         raise TransientWriteError("write concern not satisfied") from error
     return dead
+
+
+Strategy = Callable[[MongoCollection, Collection, Decoded, Settings | None], list[DeadLetter]]
+
+#: How each `Collection.write` mode stores a batch.
+_STRATEGIES: dict[WriteMode, Strategy] = {
+    "insert": _insert,
+    "merge": _merge,
+    "progress": _progress,
+}

@@ -1,23 +1,32 @@
 """What a handler needs from the app and the request, without globals.
 
 The app factory builds one `Services` per process and keeps it on the Flask app;
-handlers reach it through `services()`, so tests and workers each get their own.
+handlers reach it through `services()`, so tests and workers each get their own. Code
+that runs before Flask (the security guard) finds it on the ASGI scope, where
+`ProvideServices` puts it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import flask
+from pymongo.database import Database
+from redis import Redis
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 from footfall.events import Received
 from footfall.settings import Settings
 from footfall.store.streams import Streams
 from footfall.web.client import client_ip, do_not_track
-from pymongo.database import Database
-from redis import Redis
+
+if TYPE_CHECKING:
+    from footfall.security.keystore import KeyStore
 
 EXTENSION = "footfall"
+SCOPE_KEY = "footfall.services"
 
 
 @dataclass(frozen=True)
@@ -26,10 +35,27 @@ class Services:
     redis: Redis
     db: Database
     streams: Streams
+    keys: KeyStore
 
 
 def services() -> Services:
     return flask.current_app.extensions[EXTENSION]
+
+
+def scope_services(scope: Scope) -> Services:
+    return scope[SCOPE_KEY]
+
+
+class ProvideServices:
+    """ASGI middleware: this app's Services on every request's scope."""
+
+    def __init__(self, app: ASGIApp, services: Services) -> None:
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[SCOPE_KEY] = self.services
+        await self.app(scope, receive, send)
 
 
 def received() -> Received:
@@ -44,4 +70,6 @@ def received() -> Received:
         user_agent=request.headers.get("User-Agent"),
         do_not_track=do_not_track(request.headers.get("DNT"), request.headers.get("Sec-GPC")),
         future_tolerance=timedelta(seconds=settings.future_tolerance_s),
+        max_object_depth=settings.max_object_depth,
+        max_object_keys=settings.max_object_keys,
     )

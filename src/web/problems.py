@@ -6,6 +6,7 @@ RFC 6901 JSON pointer into the request body, so a client can show which field is
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -74,6 +75,68 @@ class Unavailable(ProblemException):
 class NotFound(ProblemException):
     def __init__(self, detail: str) -> None:
         super().__init__(status=404, title="Not Found", detail=detail)
+
+
+class Unauthenticated(ProblemException):
+    """401: no believable credential (never echoing the one sent)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(status=401, title="Unauthorized", detail=detail)
+
+
+class Forbidden(ProblemException):
+    """403: the credential is good but does not allow this (`errors` when a field says why)."""
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(
+            status=403, title="Forbidden", detail=detail, ext={"errors": errors} if errors else None
+        )
+
+
+class TooManyRequests(ProblemException):
+    """429 with Retry-After: a rate limit of `footfall.security.ratelimit`."""
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(
+            status=429,
+            title="Too Many Requests",
+            detail=detail,
+            headers={"Retry-After": str(retry_after_s)},
+        )
+
+
+class Overloaded(ProblemException):
+    """503 with Retry-After: the queue is longer than MAX_STREAM_LENGTH."""
+
+    def __init__(self, collection: str, retry_after_s: int) -> None:
+        super().__init__(
+            status=503,
+            title="Service Unavailable",
+            detail=f"the {collection} queue is full; nothing was stored, retry later",
+            headers={"Retry-After": str(retry_after_s)},
+        )
+
+
+async def send_problem(
+    send: Any, status: int, title: str | None, detail: str | None, headers: Any = None
+) -> None:
+    """Answer a problem from ASGI middleware that sits outside connexion's error handling."""
+    body = json.dumps(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    ).encode()
+    extra = [(name.lower().encode(), str(v).encode()) for name, v in (headers or {}).items()]
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                *extra,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 @contextmanager

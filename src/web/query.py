@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import flask
-from footfall.web.problems import Invalid
+from connexion.exceptions import BadRequestProblem
 
 
 def time_param(text: str | None, name: str) -> datetime | None:
@@ -15,9 +15,10 @@ def time_param(text: str | None, name: str) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(text)
-    except ValueError:
-        raise Invalid([{"pointer": "", "detail": f"{name} is not an RFC 3339 time"}]) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        # A malformed query parameter is a 400, like connexion's own parameter checks.
+        raise BadRequestProblem(detail=f"{name} is not an RFC 3339 time") from None
 
 
 def page_links(page: int, per_page: int, total: int) -> dict[str, str | None]:

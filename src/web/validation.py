@@ -7,16 +7,29 @@ payload needs every bad field, by pointer, and "JSON but wrong" (422) told apart
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator
-from footfall.web.problems import FieldError, Invalid, pointer
 from jsonschema import ValidationError
+from starlette.types import Scope
+
+from footfall.web.problems import FieldError, Invalid, pointer
 
 
 class PointerJSONBodyValidator(JSONRequestBodyValidator):
+    async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
+        """A body that is not UTF-8, or JSON nested deeper than Python's parser recurses,
+        is a 400, not a crash (500)."""
+        try:
+            return await super()._parse(stream, scope)
+        except UnicodeDecodeError:
+            raise BadRequestProblem(detail="the body is not UTF-8 text") from None
+        except RecursionError:
+            raise BadRequestProblem(detail="the JSON body is nested too deeply") from None
+
     def _validate(self, body: Any) -> dict | None:
         if body is None:
             raise BadRequestProblem(detail="the request body is empty; a JSON object is expected")

@@ -1,0 +1,125 @@
+"""What is kept of a visitor: the reduced IP address and request data without secrets.
+
+Runs after the location lookup, which needs the whole address. Redaction fails closed:
+a value that cannot be walked (too deep, say) is removed rather than stored as it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+from functools import lru_cache
+from typing import Any, Literal
+from urllib.parse import unquote_plus
+
+IPStorage = Literal["truncate", "hash", "full"]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+REDACTED = "[redacted]"
+#: The longest path or referrer the page-view validator accepts.
+MAX_URL = 2048
+#: Kept networks: a /24 holds 256 IPv4 hosts; a /48 is one IPv6 site.
+IPV4_PREFIX = 24
+IPV6_PREFIX = 48
+
+
+def parse_ip(text: str) -> IPAddress:
+    """The address, an IPv4-mapped IPv6 one (::ffff:a.b.c.d) taken as the IPv4 it is."""
+    address = ipaddress.ip_address(text)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+class IPReducer:
+    def __init__(self, mode: IPStorage, secret: str, cache_size: int = 50_000) -> None:
+        self.mode = mode
+        self._secret = secret.encode()
+        self.reduce = lru_cache(maxsize=cache_size)(self._reduce)
+
+    def _reduce(self, address: str | IPAddress) -> str:
+        """The stored form of an address, by IP_STORAGE (cached: a visitor comes back)."""
+        if isinstance(address, str):
+            address = parse_ip(address)
+        if self.mode == "full":
+            return str(address)
+        if self.mode == "hash":
+            # 128 bits of a keyed hash: the same address gives the same value (visits
+            # can still be told apart) without the address being recoverable by trying
+            # all 2^32 IPv4 addresses, which a plain hash would allow.
+            return hmac.new(self._secret, address.packed, hashlib.sha256).hexdigest()[:32]
+        return str(truncate(address))
+
+
+def truncate(address: IPAddress) -> IPAddress:
+    """The network address of the /24 (IPv4) or /48 (IPv6) that holds the address."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return ipaddress.IPv4Address(int(address) & _mask(32, IPV4_PREFIX))
+    return ipaddress.IPv6Address(int(address) & _mask(128, IPV6_PREFIX))
+
+
+def _mask(bits: int, prefix: int) -> int:
+    return ((1 << prefix) - 1) << (bits - prefix)
+
+
+class Redactor:
+    """Replaces the values of secret-looking keys by "[redacted]", at any depth.
+
+    A key matches when, lowercased and without "_", "-", "." and spaces, it contains one
+    of the (likewise normalised) entries: "password" catches "new_password1" and
+    "Password-Confirm", "apikey" catches "api_key" and "X-API-Key". Substrings err on
+    the side of hiding; the list is REDACT_KEYS.
+    """
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = tuple(sorted({_normalise(key) for key in keys if _normalise(key)}))
+        self._verdicts: dict[str, bool] = {}
+
+    def secret(self, key: str) -> bool:
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            normalised = _normalise(key)
+            verdict = any(entry in normalised for entry in self.keys)
+            if len(self._verdicts) < 100_000:  # keys are few in practice; bound it anyway
+                self._verdicts[key] = verdict
+        return verdict
+
+    def redact(self, value: Any) -> Any:
+        """A copy of a JSON-like value with secret keys' values replaced."""
+        if not self.keys:
+            return value
+        if isinstance(value, dict):
+            return {
+                key: REDACTED if self.secret(key) else self.redact(item)
+                for key, item in value.items()
+            }
+        if isinstance(value, list):
+            return [self.redact(item) for item in value]
+        return value
+
+    def redact_query(self, url: str) -> str:
+        """The URL with the values of secret query parameters replaced ("?token=x").
+
+        Only such values change; the rest of the URL is kept byte for byte.
+        """
+        if not self.keys or "?" not in url:
+            return url
+        head, _, rest = url.partition("?")
+        query, hash_mark, fragment = rest.partition("#")
+        parts = query.split("&")
+        changed = False
+        for index, part in enumerate(parts):
+            name, equals, _ = part.partition("=")
+            if equals and self.secret(unquote_plus(name)):
+                parts[index] = f"{name}={REDACTED}"
+                changed = True
+        if not changed:
+            return url
+        redacted = f"{head}?{'&'.join(parts)}{hash_mark}{fragment}"
+        # "[redacted]" can be longer than the value: never past what the validator allows.
+        return redacted if len(redacted) <= max(len(url), MAX_URL) else head
+
+
+def _normalise(key: str) -> str:
+    return key.lower().replace("_", "").replace("-", "").replace(".", "").replace(" ", "")

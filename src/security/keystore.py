@@ -1,0 +1,84 @@
+"""API keys as the API reads them: cached per process, so a request does not read MongoDB.
+
+A record is kept for KEY_CACHE_TTL_S (bounded to KEY_CACHE_SIZE records, least recently
+used first out): a revoked key keeps working for at most that long in each worker.
+Unknown ids are cached too, so a flood of made-up keys does not become a flood of
+queries. While MongoDB cannot be reached, an expired record is used rather than
+refusing every request; a worker that never saw a key answers 503 until MongoDB is back.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+
+from pymongo.database import Database
+from pymongo.errors import PyMongoError
+
+from footfall.security import scopes as scope_names
+from footfall.security.keys import ApiKey, parse
+from footfall.store.collections import API_KEYS
+from footfall.web.problems import Unavailable
+
+
+class KeyStore:
+    """Keys by id, and the origins of browser keys, cached per process for `ttl_s`."""
+
+    def __init__(self, db: Database, ttl_s: float, size: int, retry_after_s: int) -> None:
+        self.collection = db[API_KEYS.name]
+        self.ttl_s = ttl_s
+        self.size = size
+        self.retry_after_s = retry_after_s
+        self._keys: OrderedDict[str, tuple[float, ApiKey | None]] = OrderedDict()
+        self._origins: tuple[float, frozenset[str]] | None = None
+        self._lock = threading.Lock()
+
+    def authenticate(self, presented: str) -> ApiKey | None:
+        """The active key whose secret this is, or None (unknown, revoked or wrong)."""
+        key_id = parse(presented)
+        key = None if key_id is None else self.get(key_id)
+        if key is None or not key.active or not key.matches(presented):
+            return None
+        return key
+
+    def get(self, key_id: str) -> ApiKey | None:
+        with self._lock:
+            entry = self._keys.get(key_id)
+        if entry is not None and entry[0] >= time.monotonic():
+            return entry[1]
+        try:
+            document = self.collection.find_one({"key_id": key_id})
+        except PyMongoError:
+            if entry is None:
+                raise Unavailable("MongoDB", self.retry_after_s) from None
+            # Stale, but better than refusing every request; kept for another TTL so
+            # that only one request per key and TTL waits for MongoDB to time out.
+            self._remember(key_id, entry[1])
+            return entry[1]
+        key = ApiKey.from_document(document) if document else None
+        self._remember(key_id, key)
+        return key
+
+    def browser_origins(self) -> frozenset[str]:
+        """Every origin of an active browser key: the origins a preflight may pass."""
+        now = time.monotonic()
+        if self._origins is not None and self._origins[0] >= now:
+            return self._origins[1]
+        try:
+            found = self.collection.distinct(
+                "origins", {"scopes": scope_names.BROWSER, "revoked_at": None}
+            )
+        except PyMongoError:
+            if self._origins is not None:
+                return self._origins[1]
+            raise Unavailable("MongoDB", self.retry_after_s) from None
+        self._origins = (now + self.ttl_s, frozenset(found))
+        return self._origins[1]
+
+    def _remember(self, key_id: str, key: ApiKey | None) -> None:
+        with self._lock:
+            self._keys[key_id] = (time.monotonic() + self.ttl_s, key)
+            self._keys.move_to_end(key_id)
+            while len(self._keys) > self.size:
+                self._keys.popitem(last=False)
