@@ -4,21 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from footfall import ingest
 from footfall.events import ExitLink
-from footfall.security.identity import caller
-from footfall.web.context import received, services
+from footfall.handlers import queue_event
 from footfall.web.responses import Answer
 
 
 def create(body: dict[str, Any]) -> Answer:
-    app = services()
-    return ingest.one(
-        ExitLink,
-        body,
-        received(),
-        app.streams,
-        app.settings.max_event_bytes,
-        app.settings.retry_after_s,
-        caller(),
-    )
+    return queue_event(ExitLink, body)

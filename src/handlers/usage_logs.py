@@ -10,6 +10,7 @@ from pymongo.errors import PyMongoError
 from footfall import ingest
 from footfall.events import UsageLog
 from footfall.events.usage_log import UsageLogChange, UsageLogPatch, deletion
+from footfall.handlers import queue_event
 from footfall.reads import usage
 from footfall.store.streams import Message
 from footfall.web.context import received, services
@@ -19,15 +20,7 @@ from footfall.web.responses import Answer, answer
 
 
 def create(body: dict[str, Any]) -> Answer:
-    app = services()
-    return ingest.one(
-        UsageLog,
-        body,
-        received(),
-        app.streams,
-        app.settings.max_event_bytes,
-        app.settings.retry_after_s,
-    )
+    return queue_event(UsageLog, body)
 
 
 def update(log_id: str, body: dict[str, Any]) -> Answer:
