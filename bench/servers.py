@@ -45,11 +45,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     Every field is written out, so neither the caller's environment nor a `.env` file
     can change what is measured.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS", "MONGO", "FLUSH"))}
-    for name, value in settings.model_dump(exclude={"trusted_proxies"}).items():
-        if value is not None:
-            env[name.upper()] = str(value)
-    return env
+    inherited = {k: v for k, v in os.environ.items() if k.upper() not in settings.environ()}
+    return {**inherited, **settings.environ()}
 
 
 @dataclass

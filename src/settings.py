@@ -89,6 +89,20 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    def environ(self) -> dict[str, str]:
+        """These settings as the environment variables that reproduce them, for a
+        `footfall` child process (`footfall dev`, the tests and the bench start them)."""
+        env = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            if isinstance(value, list):
+                value = ",".join(str(item) for item in value)
+            elif isinstance(value, bool):
+                value = str(value).lower()
+            env[name.upper()] = str(value)
+        return env
+
     @cached_property
     def consumer_name(self) -> str:
         """This flusher's name in the consumer group: stable per process, unique per host."""

@@ -65,11 +65,8 @@ def make_settings(redis_url: str, mongo_uri: str, name: str, **overrides: object
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that makes a `footfall` subprocess use these settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS", "MONGO", "FLUSH"))}
-    for name, value in settings.model_dump(exclude={"trusted_proxies"}).items():
-        if value is not None:
-            env[name.upper()] = str(value)
-    return env
+    inherited = {k: v for k, v in os.environ.items() if k.upper() not in settings.environ()}
+    return {**inherited, **settings.environ()}
 
 
 @pytest.fixture
