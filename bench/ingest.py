@@ -45,6 +45,7 @@ from servers import (
     start_api,
     start_flusher,
     start_servers,
+    wait_group,
 )
 
 from footfall.clients import mongo_database, redis_client
@@ -53,7 +54,7 @@ from footfall.events import PageView
 from footfall.settings import Settings
 from footfall.store.collections import PAGEVIEWS, STREAMED, Collection
 from footfall.store.schema import init_db
-from footfall.store.streams import GROUP, Message, Streams
+from footfall.store.streams import Message, Streams
 
 TARGET_BATCH_EVENTS_S = 30_000
 TARGET_SINGLE_REQ_S = 2_000
@@ -588,34 +589,14 @@ def time_drain(
     The flusher's start-up (imports, connections) is left out of the clock and of the
     CPU meters: both start when the group first shows an entry delivered.
     """
-    started = _wait_group(redis, stream, flusher, lambda g: g["pending"] > 0 or g["lag"] < count)
+    started = wait_group(redis, stream, flusher, lambda g: g["pending"] > 0 or g["lag"] < count)
     with ExitStack() as metering:
         for meter in meters:
             metering.enter_context(meter)
-        ended = _wait_group(
+        ended = wait_group(
             redis, stream, flusher, lambda g: g["pending"] == 0 and g["lag"] == 0, 0.01
         )
     return ended - started
-
-
-def _wait_group(
-    redis: Redis,
-    stream: str,
-    flusher: Child,
-    done: Callable[[dict[str, Any]], bool],
-    poll_s: float = 0.002,
-    timeout_s: float = 600.0,
-) -> float:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        group = next(g for g in redis.xinfo_groups(stream) if g["name"] in (GROUP, GROUP.encode()))
-        group["lag"] = group.get("lag") or 0
-        if done(group):
-            return time.perf_counter()
-        if not flusher.alive():
-            raise RuntimeError(f"the flusher died:\n{flusher.log_tail()}")
-        time.sleep(poll_s)
-    raise RuntimeError(f"the flusher did not finish in {timeout_s} s:\n{flusher.log_tail()}")
 
 
 def decode_all(report: Report, entries: list[bytes]) -> list[dict[str, Any]]:

@@ -33,13 +33,13 @@ from typing import Any
 
 from pymongo.database import Database
 from redis import Redis
-from servers import Child, CpuMeter, make_settings, start_flusher, start_servers
+from servers import Child, CpuMeter, make_settings, start_flusher, start_servers, wait_group
 
 from footfall.clients import mongo_database, redis_client
 from footfall.events import Received, TutorialProgress
 from footfall.store.collections import PROGRESS_EVENTS, STREAMED, TUTORIAL_PROGRESS
 from footfall.store.schema import init_db
-from footfall.store.streams import GROUP, Message, Streams
+from footfall.store.streams import Message, Streams
 
 LABEL_WIDTH = 36
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -123,25 +123,12 @@ def time_drain(
     redis: Redis, stream: str, count: int, flusher: Child, meters: tuple[CpuMeter, ...]
 ) -> float:
     """From the group's first delivery (start-up left out) to nothing pending or unread."""
-    started = _wait(redis, stream, flusher, lambda g: g["pending"] > 0 or g["lag"] < count)
+    started = wait_group(redis, stream, flusher, lambda g: g["pending"] > 0 or g["lag"] < count)
     with ExitStack() as metering:
         for meter in meters:
             metering.enter_context(meter)
-        ended = _wait(redis, stream, flusher, lambda g: g["pending"] == 0 and g["lag"] == 0)
+        ended = wait_group(redis, stream, flusher, lambda g: g["pending"] == 0 and g["lag"] == 0)
     return ended - started
-
-
-def _wait(redis: Redis, stream: str, flusher: Child, done: Any, timeout_s: float = 900) -> float:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        group = next(g for g in redis.xinfo_groups(stream) if g["name"] in (GROUP, GROUP.encode()))
-        group["lag"] = group.get("lag") or 0
-        if done(group):
-            return time.perf_counter()
-        if not flusher.alive():
-            raise RuntimeError(f"the flusher died:\n{flusher.log_tail()}")
-        time.sleep(0.005)
-    raise RuntimeError(f"the flusher did not finish in {timeout_s} s:\n{flusher.log_tail()}")
 
 
 def check(db: Database, events: int) -> str:

@@ -13,12 +13,17 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from redis import Redis
 
 from footfall.embedded import EmbeddedMongo, EmbeddedValkey
 from footfall.settings import Settings
+from footfall.store.streams import GROUP
 
 
 def make_settings(redis_url: str, mongo_uri: str, name: str, **overrides: object) -> Settings:
@@ -216,3 +221,27 @@ class CpuMeter:
 
     def __exit__(self, *_: object) -> None:
         self.used = sum(cpu_seconds(pid) for pid in self.pids) - self.before
+
+
+def wait_group(
+    redis: Redis,
+    stream: str,
+    flusher: Child,
+    done: Callable[[dict[str, Any]], bool],
+    poll_s: float = 0.002,
+    timeout_s: float = 900.0,
+) -> float:
+    """Poll the flushers' consumer group until `done(group)`; the time it happened.
+
+    `lag` is normalised to 0 when the server leaves it out (an empty stream).
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        group = next(g for g in redis.xinfo_groups(stream) if g["name"] in (GROUP, GROUP.encode()))
+        group["lag"] = group.get("lag") or 0
+        if done(group):
+            return time.perf_counter()
+        if not flusher.alive():
+            raise RuntimeError(f"the flusher died:\n{flusher.log_tail()}")
+        time.sleep(poll_s)
+    raise RuntimeError(f"the flusher did not finish in {timeout_s} s:\n{flusher.log_tail()}")
