@@ -48,10 +48,10 @@ class Receipt:
 
 class _Refused(Exception):
     def __init__(
-        self, errors: list[FieldError], *, too_large: bool = False, denied: bool = False
+        self, errors: list[FieldError], *, size: int | None = None, denied: bool = False
     ) -> None:
         self.errors = errors
-        self.too_large = too_large
+        self.size = size  # set when the event was refused for its size
         self.denied = denied
 
 
@@ -80,7 +80,7 @@ def _prepare(
                     "detail": f"the event is {len(payload)} bytes; the limit is {max_bytes}",
                 }
             ],
-            too_large=True,
+            size=len(payload),
         )
     return event, Message(kind.collection, payload, event.log_id if event.client_keyed else None)
 
@@ -110,8 +110,8 @@ def one(
     except _Refused as refused:
         if refused.denied:
             raise Forbidden(refused.errors[0]["detail"], refused.errors) from None
-        if refused.too_large:
-            raise TooLarge("the event", len(str(body)), max_event_bytes) from None
+        if refused.size is not None:
+            raise TooLarge("the event", refused.size, max_event_bytes) from None
         raise Invalid(refused.errors) from None
     [new] = enqueue(streams, [message], retry_after_s)
     return answer(Receipt("accepted" if new else "duplicate", event.log_id).json(), 202)
