@@ -43,7 +43,7 @@ from typing import Any
 
 import maxminddb
 
-from footfall.clients import mongo_database, redis_client
+from footfall.connections import mongo_database, redis_client
 from footfall.embedded import EmbeddedMongo, EmbeddedValkey
 from footfall.enrich import Enricher
 from footfall.enrich.geo import GeoLocator, packaged_database
@@ -185,7 +185,7 @@ def build_corpus(args: argparse.Namespace, rng: random.Random) -> tuple[Corpus, 
 
 
 def view(log_id: str, path: str, ip: str, user_agent: str, **fields: Any) -> Doc:
-    """A page view as `PageView.decode` gives it to the flusher."""
+    """A page view as the pageviews sink decodes it to the flusher."""
     now = datetime.now(UTC)
     return {
         "log_id": log_id,
@@ -325,7 +325,7 @@ def storage(
     mongo = EmbeddedMongo(tmp / "mongo").start()
     stack.callback(mongo.stop)
     settings = Settings(_env_file=None, mongo_uri=mongo.uri, mongo_db="enrichbench")
-    db = mongo_database(settings)
+    db = mongo_database(settings.servers)
     stack.callback(db.client.close)
     new_indexes = {"location_2dsphere", "event_time"}
     old_indexes = [i for i in PAGEVIEWS.indexes if i.document["name"] not in new_indexes]
@@ -371,13 +371,13 @@ def main(argv: list[str] | None = None) -> int:
         pinned = "not pinned" if args.no_pin else pin_to_one_core()
         corpus, sources = build_corpus(args, rng)
         settings = Settings(_env_file=None, redis_url=valkey.url, stream_prefix="enrichbench")
-        redis = redis_client(settings)
+        redis = redis_client(settings.servers)
         stack.callback(redis.close)
 
         distinct = len(corpus.agents)
         print(
             f"footfall enrichment bench: one core ({pinned}), batches of {args.batch}, "
-            f"GEOIP_MODE={settings.geoip_mode}, Python {sys.version.split()[0]}"
+            f"GEOIP_MODE={settings.enrichment.geoip_mode}, Python {sys.version.split()[0]}"
         )
         line(
             "distinct real-world user agents",

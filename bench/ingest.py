@@ -48,13 +48,14 @@ from servers import (
     wait_group,
 )
 
-from footfall.clients import mongo_database, redis_client
+from footfall.connections import mongo_database, redis_client
 from footfall.embedded import free_port
 from footfall.events import PageView
 from footfall.settings import Settings
-from footfall.store.collections import PAGEVIEWS, STREAMED, Collection
+from footfall.sinks import BY_STREAM
+from footfall.store.collections import PAGEVIEWS, Collection
 from footfall.store.schema import init_db
-from footfall.store.streams import Message, Streams
+from footfall.store.streams import Entry, Message, Streams
 
 TARGET_BATCH_EVENTS_S = 30_000
 TARGET_SINGLE_REQ_S = 2_000
@@ -178,10 +179,10 @@ def run(args: argparse.Namespace, stack: ExitStack, report: Report) -> None:
         max_batch_items=max(500, args.batch_items),
     )
     # As `footfall init-db` would before a deploy; `serve` runs it again on start.
-    db = mongo_database(settings)
+    db = mongo_database(settings.servers)
     stack.callback(db.client.close)
     init_db(db)
-    redis = redis_client(settings)
+    redis = redis_client(settings.servers)
     stack.callback(redis.close)
     bodies = payloads.page_views(2000)
     entries = payloads.stream_payloads(bodies, args.flush_events)
@@ -248,7 +249,7 @@ def ingest_headers(settings: Settings) -> dict[str, str]:
         from footfall.security import keys
     except ImportError:  # a Footfall from before API keys
         return {}
-    db = mongo_database(settings)
+    db = mongo_database(settings.servers)
     try:
         created = keys.create(db, "bench", ["ingest"], rate=keys.Rate(1e9, 10**9))
     finally:
@@ -516,12 +517,12 @@ def storage_phases(
     """Flusher end to end, then raw insert_many of the same documents, same MongoDB."""
     name = f"bench{uuid.uuid4().hex[:8]}"
     settings = make_settings(servers.valkey.url, servers.mongo.uri, name)
-    db = mongo_database(settings)
+    db = mongo_database(settings.servers)
     stack.callback(db.client.close)
     init_db(db)
-    redis = redis_client(settings)
+    redis = redis_client(settings.servers)
     stack.callback(redis.close)
-    streams = Streams(redis, settings.stream_prefix, settings.idempotency_ttl_s)
+    streams = Streams(redis, settings.queue.stream_prefix, settings.queue.idempotency_ttl_s)
     mongo_pid = servers.pids()["secantusdb"]
     flusher_run(report, stack, tmp, settings, streams, db, entries, mongo_pid)
     docs = decode_all(report, entries)
@@ -551,7 +552,7 @@ def flusher_run(
 ) -> None:
     """Pre-fill the stream, start `footfall flush`, time from its first read to drained."""
     progress(f"pre-filling the stream with {len(entries):,} events")
-    streams.ensure_group(STREAMED)
+    streams.ensure_group(BY_STREAM)
     for start in range(0, len(entries), 500):
         streams.enqueue([Message(PAGEVIEWS.name, p) for p in entries[start : start + 500]])
     progress("running footfall flush until the stream is drained")
@@ -567,7 +568,7 @@ def flusher_run(
         "stored": stored,
         "seconds": elapsed,
         "docs_per_s": stored / elapsed,
-        "batch_size": settings.flush_batch_size,
+        "batch_size": settings.flusher.flush_batch_size,
         "flusher_cpu_us_per_doc": flusher_cpu.used / len(entries) * 1e6,
         "secantusdb_cpu_us_per_doc": mongo_cpu.used / len(entries) * 1e6,
     }
@@ -602,7 +603,11 @@ def time_drain(
 def decode_all(report: Report, entries: list[bytes]) -> list[dict[str, Any]]:
     """The documents the flusher stores, decoded as it does; the time tells its CPU cost."""
     started = time.perf_counter()
-    docs = [PageView.decode(p) for p in entries]
+    docs, dead = BY_STREAM[PAGEVIEWS.name].decode(
+        [Entry(PAGEVIEWS.name, str(i), p) for i, p in enumerate(entries)]
+    )
+    assert not dead
+    docs = [doc for _, doc in docs]
     report.figures["decode_us_per_doc"] = (time.perf_counter() - started) / len(entries) * 1e6
     return docs
 

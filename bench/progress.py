@@ -35,11 +35,12 @@ from pymongo.database import Database
 from redis import Redis
 from servers import Child, CpuMeter, make_settings, start_flusher, start_servers, wait_group
 
-from footfall.clients import mongo_database, redis_client
+from footfall.connections import mongo_database, redis_client
 from footfall.events import Received, TutorialProgress
-from footfall.store.collections import PROGRESS_EVENTS, STREAMED, TUTORIAL_PROGRESS
+from footfall.sinks import BY_STREAM
+from footfall.store.collections import PROGRESS_EVENTS, TUTORIAL_PROGRESS
 from footfall.store.schema import init_db
-from footfall.store.streams import Message, Streams
+from footfall.store.streams import Entry, Message, Streams
 
 LABEL_WIDTH = 36
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -95,10 +96,10 @@ def flush_run(
     stack: ExitStack, workdir: Path, settings: Any, name: str, entries: list[bytes], mongo_pid: int
 ) -> dict[str, Any]:
     """Pre-fill the stream, run `footfall flush`, time its first read to drained."""
-    redis, db = redis_client(settings), mongo_database(settings)
+    redis, db = redis_client(settings.servers), mongo_database(settings.servers)
     init_db(db)
-    streams = Streams(redis, settings.stream_prefix, settings.idempotency_ttl_s)
-    streams.ensure_group(STREAMED)
+    streams = Streams(redis, settings.queue.stream_prefix, settings.queue.idempotency_ttl_s)
+    streams.ensure_group(BY_STREAM)
     progress(f"{name}: pre-filling the stream with {len(entries):,} progress events")
     for start in range(0, len(entries), 500):
         chunk = entries[start : start + 500]
@@ -142,7 +143,10 @@ def check(db: Database, events: int) -> str:
 
 def raw_insert(db: Database, entries: list[bytes], batch: int, mongo_pid: int) -> dict[str, Any]:
     """insert_many of the same events into a collection defined like progress_events."""
-    docs = [TutorialProgress.decode(payload) for payload in entries]
+    decoded, _ = BY_STREAM[TUTORIAL_PROGRESS.name].decode(
+        [Entry(TUTORIAL_PROGRESS.name, str(i), p) for i, p in enumerate(entries)]
+    )
+    docs = [doc for _, doc in decoded]
     db.create_collection(
         "raw_progress",
         validator=PROGRESS_EVENTS.validator,

@@ -10,7 +10,8 @@ from connexion import FlaskApp
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 
-from footfall.clients import mongo_database, redis_client
+from footfall.connections import mongo_database, redis_client
+from footfall.ingest import Ingest
 from footfall.security.cors import Cors, browser_routes
 from footfall.security.keystore import KeyStore
 from footfall.security.ratelimit import RateLimit, RateLimiter
@@ -29,30 +30,38 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
     """A connexion app serving the spec under /api/v1, Swagger UI at /api/v1/ui/.
 
     Clients are built here, not at import, so each worker process (and each test) has
-    its own connections.
+    its own connections. Logging is the entry point's to configure (`footfall.cli`).
 
     Outermost first, a request meets: the services on its scope, CORS, the body limit,
     connexion's routing and security (`footfall.security.guard`), the rate limiter,
     body validation, then the handler.
     """
     settings = settings or Settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     # pymongo's DEBUG logs print whole command replies, api_keys records (learner token
-    # secrets) included: they stay quiet whatever LOG_LEVEL is.
+    # secrets) included: they stay quiet whatever level the entry point configured.
     logging.getLogger("pymongo").setLevel(logging.INFO)
-    redis = redis_client(settings)
-    db = mongo_database(settings)
+    redis = redis_client(settings.servers)
+    db = mongo_database(settings.servers)
+    queue = settings.queue
     streams = Streams(
         redis,
-        settings.stream_prefix,
-        settings.idempotency_ttl_s,
-        max_length=settings.max_stream_length,
-        check_ms=settings.stream_check_ms,
+        queue.stream_prefix,
+        queue.idempotency_ttl_s,
+        max_length=queue.max_stream_length,
+        check_ms=queue.stream_check_ms,
     )
-    keys = KeyStore(db, settings.key_cache_ttl_s, settings.key_cache_size, settings.retry_after_s)
-    services = Services(settings=settings, redis=redis, db=db, streams=streams, keys=keys)
+    security = settings.security
+    keys = KeyStore(
+        db, security.key_cache_ttl_s, security.key_cache_size, settings.api.retry_after_s
+    )
+    services = Services(
+        settings=settings,
+        redis=redis,
+        db=db,
+        streams=streams,
+        ingest=Ingest(streams, settings.api),
+        keys=keys,
+    )
 
     app = FlaskApp(__name__, specification_dir=SPEC_DIR)
     app.add_api(
@@ -62,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
             swagger_ui_path="/ui", swagger_ui_config={"persistAuthorization": True}
         ),
         strict_validation=True,
-        validate_responses=settings.validate_responses,
+        validate_responses=settings.api.validate_responses,
     )
     before_errors = MiddlewarePosition.BEFORE_EXCEPTION
     app.add_middleware(ProvideServices, position=before_errors, services=services)
@@ -71,14 +80,14 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
         position=before_errors,
         origins=keys.browser_origins,
         routes=browser_routes(yaml.safe_load((SPEC_DIR / SPEC_FILE).read_text())),
-        max_age_s=settings.cors_max_age_s,
+        max_age_s=security.cors_max_age_s,
     )
-    app.add_middleware(BodyLimit, position=before_errors, max_bytes=settings.max_request_bytes)
+    app.add_middleware(BodyLimit, position=before_errors, max_bytes=settings.api.max_request_bytes)
     app.add_middleware(ControlCharacters, position=before_errors)
     app.add_middleware(
         RateLimit,
         position=MiddlewarePosition.BEFORE_VALIDATION,
-        limiter=RateLimiter(redis, settings.stream_prefix),
+        limiter=RateLimiter(redis, queue.stream_prefix),
         settings=settings,
     )
     app.app.extensions[EXTENSION] = services

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from footfall.clients import mongo_database, redis_client
+from footfall.connections import mongo_database, redis_client
 from footfall.enrich.cli import events
 from footfall.security.cli import dev_key, keys_group
 from footfall.settings import Settings
@@ -33,7 +33,7 @@ def init_db_command() -> None:
 
     settings = Settings()
     _logging(settings)
-    init_db(mongo_database(settings))
+    init_db(mongo_database(settings.servers))
     click.echo("database ready")
 
 
@@ -49,18 +49,18 @@ def serve(workers: int | None, host: str | None, port: int | None) -> None:
 
     settings = Settings()
     _logging(settings)
-    init_db(mongo_database(settings))
+    init_db(mongo_database(settings.servers))
     uvicorn.run(
         "footfall.app:create_app",
         factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers or settings.workers,
+        host=host or settings.api.host,
+        port=port or settings.api.port,
+        workers=workers or settings.api.workers,
         # The client address is decided by TRUSTED_PROXIES in Footfall itself.
         proxy_headers=False,
         server_header=False,
         access_log=False,
-        log_level=settings.log_level.lower(),
+        log_level=settings.logging.log_level.lower(),
         loop="uvloop" if _has("uvloop") else "asyncio",
         http="httptools" if _has("httptools") else "h11",
     )
@@ -72,11 +72,11 @@ def flush() -> None:
 
     SIGTERM or Ctrl-C finishes the batch in hand, then exits.
     """
-    from footfall.store.flusher import Flusher
+    from footfall.flusher import Flusher
 
     settings = Settings()
     _logging(settings)
-    flusher = Flusher(settings, redis_client(settings), mongo_database(settings))
+    flusher = Flusher(settings, redis_client(settings.servers), mongo_database(settings.servers))
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: flusher.stop())
     flusher.run()
@@ -94,20 +94,21 @@ def dev(port: int | None) -> None:
 
     settings = Settings()
     _logging(settings)
-    data = settings.data_dir.resolve()
+    embedded = settings.embedded
+    data = embedded.data_dir.resolve()
     redis = EmbeddedValkey(
-        data / "valkey", settings.dev_redis_port, settings.redis_appendfsync
+        data / "valkey", embedded.dev_redis_port, embedded.redis_appendfsync
     ).start()
-    mongo = EmbeddedMongo(data / "mongo", settings.dev_mongo_port).start()
-    api_port = port or settings.port
+    mongo = EmbeddedMongo(data / "mongo", embedded.dev_mongo_port).start()
+    api_port = port or settings.api.port
     env = {**os.environ, "REDIS_URL": redis.url, "MONGO_URI": mongo.uri, "PORT": str(api_port)}
     children: list[subprocess.Popen[bytes]] = []
     try:
         children.append(_spawn(["serve", "--workers", "1"], env))
         children.append(_spawn(["flush"], env))
-        base = f"http://{settings.host}:{api_port}/api/v1"
+        base = f"http://{settings.api.host}:{api_port}/api/v1"
         _wait_http(f"{base}/health", children)
-        api_key = _dev_key(settings, mongo.uri, data, [settings.host, "localhost"], api_port)
+        api_key = _dev_key(settings, mongo.uri, data, [settings.api.host, "localhost"], api_port)
         for name, value in [
             ("api", base),
             ("swagger ui", f"{base}/ui/"),
@@ -134,7 +135,7 @@ def dev(port: int | None) -> None:
 
 def _dev_key(settings: Settings, mongo_uri: str, data: Path, hosts: list[str], port: int) -> str:
     """The dev key (every scope; browser origins: the API's own), kept in DATA_DIR."""
-    db = mongo_database(settings.model_copy(update={"mongo_uri": mongo_uri}))
+    db = mongo_database(settings.replace({"mongo_uri": mongo_uri}).servers)
     try:
         return dev_key(db, data, [f"http://{host}:{port}" for host in hosts])
     finally:
@@ -180,7 +181,7 @@ def _wait_http(url: str, children: list[subprocess.Popen[bytes]], timeout: float
 
 def _logging(settings: Settings) -> None:
     logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=settings.logging.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
 
 

@@ -1,34 +1,34 @@
-"""From request bodies to queued events: validate, normalise, enqueue, answer.
+"""From request bodies to queued events: judge, normalise, enqueue, receipt. No HTTP here.
 
-Handlers stay thin by calling `one` (a single event: 202 or a problem) or `many` (a
-batch: a receipt per item). Both go through `_prepare`, so an event is judged the same
-way whichever door it came in by.
+The core takes decoded bodies and the caller (always said, never defaulted), returns
+receipts, and raises domain errors (`Refused`, `QueueUnavailable`, `QueueFull`); the
+handlers turn those into HTTP answers (`footfall.handlers.ingest_errors`). Every write
+goes through `_prepare` (the caller's rights, the model, the size of the message)
+whichever door it came in by: one event, a batch item, a usage-log change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from footfall.events import KINDS, Event, Received
-from footfall.security.identity import SERVER, Caller, Denied
+from footfall.events import Event, Limits, Received
+from footfall.events.usage_log import UsageLog, UsageLogChange, UsageLogPatch, deletion
+from footfall.pointers import FieldError, from_pydantic
+from footfall.security.callers import Caller, Denied
+from footfall.settings import ApiSettings
+from footfall.sinks import BY_KIND
 from footfall.store.streams import Message, QueueFull, Streams
-from footfall.web.problems import (
-    FieldError,
-    Forbidden,
-    Invalid,
-    Overloaded,
-    TooLarge,
-    from_pydantic,
-    unavailable_on,
-)
-from footfall.web.responses import Answer, answer
 
 Status = Literal["accepted", "duplicate", "rejected"]
+
+__all__ = ["Ingest", "QueueFull", "QueueUnavailable", "Receipt", "Refused"]
 
 
 @dataclass
@@ -46,128 +46,141 @@ class Receipt:
         return body
 
 
-class _Refused(Exception):
+class Refused(Exception):
+    """The event cannot be accepted: `invalid` (the model refuses it), `denied` (this
+    caller may not send it) or `too_large` (its message is over MAX_EVENT_BYTES)."""
+
     def __init__(
-        self, errors: list[FieldError], *, size: int | None = None, denied: bool = False
+        self,
+        reason: Literal["invalid", "denied", "too_large"],
+        errors: list[FieldError],
+        size: int | None = None,
     ) -> None:
+        super().__init__(reason, errors)
+        self.reason = reason
         self.errors = errors
-        self.size = size  # set when the event was refused for its size
-        self.denied = denied
+        self.size = size
 
 
-def _prepare(
-    kind: type[Event],
-    body: Any,
-    received: Received,
-    max_bytes: int,
-    at: str = "",
-    caller: Caller = SERVER,
-) -> tuple[Event, Message]:
-    try:
-        body = caller.admit(kind, body, at)
-    except Denied as denied:
-        raise _Refused(denied.errors, denied=True) from None
-    try:
-        event = kind.accept(body, received)
-    except ValidationError as error:
-        raise _Refused(from_pydantic(error, at)) from None
-    payload = event.message()
-    if len(payload) > max_bytes:
-        raise _Refused(
-            [
-                {
-                    "pointer": at,
-                    "detail": f"the event is {len(payload)} bytes; the limit is {max_bytes}",
-                }
-            ],
-            size=len(payload),
+class QueueUnavailable(Exception):
+    """Redis cannot be reached: nothing was queued."""
+
+
+class Ingest:
+    """The API's side of the queue, built once per worker."""
+
+    def __init__(self, streams: Streams, settings: ApiSettings) -> None:
+        self.streams = streams
+        self.max_event_bytes = settings.max_event_bytes
+        self.limits = Limits(
+            future_tolerance=timedelta(seconds=settings.future_tolerance_s),
+            max_object_depth=settings.max_object_depth,
+            max_object_keys=settings.max_object_keys,
         )
-    return event, Message(kind.collection, payload, event.log_id if event.client_keyed else None)
 
+    def one(self, kind: type[Event], body: Any, received: Received, caller: Caller) -> Receipt:
+        """A single event: its receipt once Redis holds it; `Refused` when it is not taken."""
+        event, message = self._prepare(kind, body, received, caller)
+        [new] = self._enqueue([message])
+        return Receipt("accepted" if new else "duplicate", event.log_id)
 
-def enqueue(streams: Streams, messages: list[Message], retry_after_s: int) -> list[bool]:
-    """Queue messages; True for each new one. 503 when Redis cannot take them, or when
-    a queue is full (MAX_STREAM_LENGTH)."""
-    with unavailable_on((RedisConnectionError, RedisTimeoutError), "Redis", retry_after_s):
-        try:
-            return streams.enqueue(messages)
-        except QueueFull as full:
-            raise Overloaded(full.collection, retry_after_s) from None
+    def many(
+        self, items: list[dict[str, Any]], received: Received, caller: Caller
+    ) -> list[Receipt]:
+        """A batch: each item judged alone; repeats within the batch are duplicates.
 
-
-def one(
-    kind: type[Event],
-    body: Any,
-    received: Received,
-    streams: Streams,
-    max_event_bytes: int,
-    retry_after_s: int,
-    caller: Caller = SERVER,
-) -> Answer:
-    """A single event: 202 with its receipt once Redis holds it."""
-    try:
-        event, message = _prepare(kind, body, received, max_event_bytes, caller=caller)
-    except _Refused as refused:
-        if refused.denied:
-            raise Forbidden(refused.errors[0]["detail"], refused.errors) from None
-        if refused.size is not None:
-            raise TooLarge("the event", refused.size, max_event_bytes) from None
-        raise Invalid(refused.errors) from None
-    [new] = enqueue(streams, [message], retry_after_s)
-    return answer(Receipt("accepted" if new else "duplicate", event.log_id).json(), 202)
-
-
-def many(
-    items: list[dict[str, Any]],
-    received: Received,
-    streams: Streams,
-    max_event_bytes: int,
-    retry_after_s: int,
-    caller: Caller = SERVER,
-) -> list[Receipt]:
-    """A batch: each item judged alone; repeats within the batch are duplicates.
-
-    An item a browser key may not send (another kind, another learner) is rejected in
-    its receipt like any other bad item: the rest of the batch still counts.
-    """
-    receipts: list[Receipt] = []
-    queued: list[tuple[Receipt, Message]] = []
-    seen: set[tuple[str, str]] = set()
-    for index, item in enumerate(items):
-        at = f"/items/{index}"
-        kind = KINDS.get(str(item.get("kind")))
-        if kind is None:
-            receipts.append(
-                Receipt(
-                    "rejected",
-                    errors=[
-                        {"pointer": f"{at}/kind", "detail": f"unknown kind; one of {sorted(KINDS)}"}
-                    ],
+        An item a browser key may not send (another kind, another learner) is rejected in
+        its receipt like any other bad item: the rest of the batch still counts.
+        """
+        receipts: list[Receipt] = []
+        queued: list[tuple[Receipt, Message]] = []
+        seen: set[tuple[str, str]] = set()
+        for index, item in enumerate(items):
+            at = f"/items/{index}"
+            sink = BY_KIND.get(str(item.get("kind")))
+            if sink is None:
+                detail = f"unknown kind; one of {sorted(BY_KIND)}"
+                receipts.append(
+                    Receipt("rejected", errors=[{"pointer": f"{at}/kind", "detail": detail}])
                 )
-            )
-            continue
-        body = {name: value for name, value in item.items() if name != "kind"}
+                continue
+            kind = next(k for k in sink.kinds if k.kind == item["kind"])
+            body = {name: value for name, value in item.items() if name != "kind"}
+            try:
+                event, message = self._prepare(kind, body, received, caller, at)
+            except Refused as refused:
+                log_id = body.get("log_id") if isinstance(body.get("log_id"), str) else None
+                receipts.append(Receipt("rejected", log_id, refused.errors))
+                continue
+            receipt = Receipt("accepted", event.log_id)
+            receipts.append(receipt)
+            key = (message.collection, event.log_id or "")
+            if key in seen:
+                receipt.status = "duplicate"
+                continue
+            seen.add(key)
+            queued.append((receipt, message))
+        news = self._enqueue([message for _, message in queued]) if queued else []
+        for (receipt, _), new in zip(queued, news, strict=True):
+            if not new:
+                receipt.status = "duplicate"
+        return receipts
+
+    def patch_usage_log(
+        self, log_id: str, body: Any, received: Received, caller: Caller
+    ) -> Receipt:
+        """`PATCH /usage-logs/{log_id}`: the change, judged and queued like any event."""
+        patch = self._model(UsageLogPatch, caller.admit(UsageLog, body), received)
+        return self._change(patch.change(log_id, received))
+
+    def delete_usage_log(
+        self, log_id: str, received: Received, caller: Caller, *, hard: bool
+    ) -> Receipt:
+        caller.admit(UsageLog, {})
+        return self._change(deletion(log_id, received, hard=hard))
+
+    def _change(self, change: UsageLogChange) -> Receipt:
+        message = self._message(UsageLog, change.message(), None)
+        self._enqueue([message])
+        return Receipt("accepted", change.log_id)
+
+    def _prepare(
+        self, kind: type[Event], body: Any, received: Received, caller: Caller, at: str = ""
+    ) -> tuple[Event, Message]:
         try:
-            event, message = _prepare(kind, body, received, max_event_bytes, at, caller)
-        except _Refused as refused:
-            receipts.append(
-                Receipt(
-                    "rejected",
-                    body.get("log_id") if isinstance(body.get("log_id"), str) else None,
-                    refused.errors,
-                )
-            )
-            continue
-        receipt = Receipt("accepted", event.log_id)
-        receipts.append(receipt)
-        key = (kind.collection, event.log_id or "")
-        if key in seen:
-            receipt.status = "duplicate"
-            continue
-        seen.add(key)
-        queued.append((receipt, message))
-    news = enqueue(streams, [message for _, message in queued], retry_after_s) if queued else []
-    for (receipt, _), new in zip(queued, news, strict=True):
-        if not new:
-            receipt.status = "duplicate"
-    return receipts
+            body = caller.admit(kind, body, at)
+        except Denied as denied:
+            raise Refused("denied", denied.errors) from None
+        event = self._model(kind, body, received, at, accept=kind.accept)
+        once_id = event.log_id if event.client_keyed else None
+        return event, self._message(kind, event.message(), once_id, at)
+
+    def _model(
+        self,
+        model: type[BaseModel],
+        body: Any,
+        received: Received,
+        at: str = "",
+        accept: Callable[..., Any] | None = None,
+    ) -> Any:
+        try:
+            if accept is not None:
+                return accept(body, received, self.limits)
+            return model.model_validate(body, context={"received": received, "limits": self.limits})
+        except ValidationError as error:
+            raise Refused("invalid", from_pydantic(error, at)) from None
+
+    def _message(
+        self, kind: type[Event], payload: bytes, once_id: str | None, at: str = ""
+    ) -> Message:
+        if len(payload) > self.max_event_bytes:
+            detail = f"the event is {len(payload)} bytes; the limit is {self.max_event_bytes}"
+            raise Refused("too_large", [{"pointer": at, "detail": detail}], size=len(payload))
+        return Message(BY_KIND[kind.kind].stream, payload, once_id)
+
+    def _enqueue(self, messages: list[Message]) -> list[bool]:
+        """Queue messages; True for each new one (False: its log_id was queued already)."""
+        try:
+            return self.streams.enqueue(messages)
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            raise QueueUnavailable(str(error)) from None

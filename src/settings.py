@@ -1,33 +1,65 @@
-"""Every setting Footfall reads, in one typed object.
+"""Every setting Footfall reads: one typed block per component.
 
 Values come from the environment, then from a `.env` file in the working directory
-(python-dotenv format), then from the defaults below. `.env.example` documents each one.
+(python-dotenv format), then from the defaults below; `.env.example` documents each.
+The environment names are flat (`FLUSH_BATCH_SIZE`, not `FLUSHER__BATCH_SIZE`): each
+block reads its own names, and a component is handed only its block (the flusher its
+`FlusherSettings`, the enricher its `EnrichmentSettings`), so what a component can be
+configured by is what its block says.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
+import socket
+from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: The default of the hashing secrets: for development only (a warning says so).
+DEVELOPMENT_SECRET = "footfall-dev-secret-change-me"
 
 
-class Settings(BaseSettings):
+def _comma_list(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class _Block(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
-    # Servers
+
+class ServerSettings(_Block):
+    """Where Redis and MongoDB are, and how long to wait for them."""
+
     redis_url: str = "redis://127.0.0.1:6379/0"
     mongo_uri: str = "mongodb://127.0.0.1:27017/"
     mongo_db: str = "footfall"
-    stream_prefix: str = "footfall"
     mongo_timeout_ms: int = Field(default=5_000, ge=100)
+    redis_timeout_s: float = Field(default=2.0, gt=0)
 
-    # API
+
+class QueueSettings(_Block):
+    """The Redis streams between the API and the flushers."""
+
+    stream_prefix: str = "footfall"
+    idempotency_ttl_s: int = Field(default=86_400, ge=1)
+    # Overload: past this many queued (not yet stored) events in one stream, writes are
+    # refused with 503; the length is read at most every STREAM_CHECK_MS per worker.
+    max_stream_length: int = Field(default=1_000_000, ge=1)
+    stream_check_ms: int = Field(default=250, ge=0)
+
+
+class ApiSettings(_Block):
+    """The HTTP API: where it listens, and what a request may hold."""
+
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=2, ge=1)
@@ -36,20 +68,18 @@ class Settings(BaseSettings):
     max_batch_items: int = Field(default=500, ge=1, le=500)
     future_tolerance_s: int = Field(default=300, ge=0)
     trusted_proxies: Annotated[list[IPNetwork], NoDecode] = Field(default_factory=list)
-    idempotency_ttl_s: int = Field(default=86_400, ge=1)
     retry_after_s: int = Field(default=5, ge=1)
-    redis_timeout_s: float = Field(default=2.0, gt=0)
     validate_responses: bool = False
-
     # Input limits of free-form objects (view_kwargs, request_data, view_args), per field.
     max_object_depth: int = Field(default=8, ge=1, le=64)
     max_object_keys: int = Field(default=200, ge=1)
-    # Overload: past this many queued (not yet stored) events in one stream, writes are
-    # refused with 503; the length is read at most every STREAM_CHECK_MS per worker.
-    max_stream_length: int = Field(default=1_000_000, ge=1)
-    stream_check_ms: int = Field(default=250, ge=0)
 
-    # Security (footfall.security): key cache, learner tokens, rate limits, CORS.
+    _split_networks = field_validator("trusted_proxies", mode="before")(_comma_list)
+
+
+class SecuritySettings(_Block):
+    """Keys (footfall.security): key cache, learner tokens, rate limits, CORS."""
+
     key_cache_ttl_s: float = Field(default=5.0, ge=0)
     key_cache_size: int = Field(default=10_000, ge=1)
     learner_token_audience: str = Field(default="footfall", min_length=1)
@@ -63,57 +93,32 @@ class Settings(BaseSettings):
     rate_ip_burst: int = Field(default=100, ge=1)
     cors_max_age_s: int = Field(default=600, ge=0)
 
-    # Flusher
+
+class FlusherSettings(_Block):
+    """The flushers: batch size and wait, claims of a dead flusher's entries, retries."""
+
     flush_batch_size: int = Field(default=500, ge=1)
     flush_max_wait_ms: int = Field(default=200, ge=1)
     flush_claim_idle_ms: int = Field(default=60_000, ge=100)
     flush_retry_max_s: float = Field(default=30.0, gt=0)
     flush_consumer: str | None = None
 
-    # Tutorial progress (footfall.progress): the share of a tutorial's minutes a learner
-    # must watch for it to complete by itself.
-    completion_threshold: float = Field(default=0.8, gt=0, le=1)
-
-    # Embedded servers (`footfall dev`)
-    data_dir: Path = Path(".footfall")
-    dev_redis_port: int = 6390
-    dev_mongo_port: int = 27090
-    redis_appendfsync: Literal["always", "everysec", "no"] = "everysec"
-
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-
-    @field_validator("trusted_proxies", mode="before")
-    @classmethod
-    def _split_networks(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
-
-    def environ(self) -> dict[str, str]:
-        """These settings as the environment variables that reproduce them, for a
-        `footfall` child process (`footfall dev`, the tests and the bench start them)."""
-        env = {}
-        for name, value in self.model_dump().items():
-            if value is None:
-                continue
-            if isinstance(value, list):
-                value = ",".join(str(item) for item in value)
-            elif isinstance(value, bool):
-                value = str(value).lower()
-            env[name.upper()] = str(value)
-        return env
-
     @cached_property
     def consumer_name(self) -> str:
         """This flusher's name in the consumer group: stable per process, unique per host."""
-        if self.flush_consumer:
-            return self.flush_consumer
-        import os
-        import socket
+        return self.flush_consumer or f"{socket.gethostname()}-{os.getpid()}"
 
-        return f"{socket.gethostname()}-{os.getpid()}"
 
-    # --- Enrichment in the flusher (issue 3; see footfall.enrich) ---------------------------
+class ProgressSettings(_Block):
+    """Tutorial progress (footfall.tutorials)."""
+
+    # The share of a tutorial's minutes a learner must watch for it to complete by itself.
+    completion_threshold: float = Field(default=0.8, gt=0, le=1)
+
+
+class EnrichmentSettings(_Block):
+    """What the flusher adds to a page view (footfall.enrich)."""
+
     # Parsed user agents kept per process, in a bounded LRU.
     ua_cache_size: int = Field(default=20_000, ge=1)
     # A MaxMind City database; None: the GeoLite2 City file of `maxminddb-geolite2`.
@@ -132,16 +137,21 @@ class Settings(BaseSettings):
     event_default_name: str = Field(default="event.unmapped", min_length=1, max_length=128)
     # Key of the visitor hash (IP + user agent, or visitor_id). The default is for
     # development only: a warning is logged while it is in use.
-    visitor_key_secret: str = Field(default="footfall-dev-secret-change-me", min_length=1)
+    visitor_key_secret: str = Field(default=DEVELOPMENT_SECRET, min_length=1)
     # A visitor seen within this many days (sliding) is returning, else first-time.
     returning_window_days: int = Field(default=180, ge=1)
+
+
+class PrivacySettings(_Block):
+    """What is kept of a visitor, for every stored kind (footfall.enrich.privacy)."""
+
     # The stored IP: its /24 (IPv4) or /48 (IPv6) network, a keyed hash, or the address.
     ip_storage: Literal["truncate", "hash", "full"] = "truncate"
     # Key of the IP hash (IP_STORAGE=hash); same development default and warning.
-    ip_hash_secret: str = Field(default="footfall-dev-secret-change-me", min_length=1)
-    # Keys of request_data / view_kwargs whose values become "[redacted]", at any depth: a
-    # key matches when, lowercased without "_", "-", "." and spaces, it contains an entry.
-    # Comma-separated in the environment; an empty value turns redaction off.
+    ip_hash_secret: str = Field(default=DEVELOPMENT_SECRET, min_length=1)
+    # Keys of free-form fields and URL query strings whose values become "[redacted]", at
+    # any depth: a key matches when, lowercased without "_", "-", "." and spaces, it
+    # contains an entry. Comma-separated in the environment; empty turns redaction off.
     redact_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [
             "password",
@@ -161,13 +171,97 @@ class Settings(BaseSettings):
             "cvc",
         ]
     )
-    # Requests with DNT: 1 / Sec-GPC: 1. "reduce": keep the view without IP, user agent and
-    # what derives from them; "drop": store nothing; "ignore": enrich them like any other.
+    # Requests with DNT: 1 / Sec-GPC: 1. "reduce": keep the event without IP, user agent and
+    # what derives from them; "drop": store nothing; "ignore": treat them like any other.
     dnt_policy: Literal["reduce", "drop", "ignore"] = "reduce"
 
-    @field_validator("redact_keys", mode="before")
+    _split_keys = field_validator("redact_keys", mode="before")(_comma_list)
+
+
+class EmbeddedSettings(_Block):
+    """The embedded servers of `footfall dev`."""
+
+    data_dir: Path = Path(".footfall")
+    dev_redis_port: int = 6390
+    dev_mongo_port: int = 27090
+    redis_appendfsync: Literal["always", "everysec", "no"] = "everysec"
+
+
+class LogSettings(_Block):
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(BaseModel):
+    """All the blocks. `Settings(**flat)` takes flat names, as the environment does:
+    `Settings(redis_url=..., flush_batch_size=100)`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    servers: ServerSettings
+    queue: QueueSettings
+    api: ApiSettings
+    security: SecuritySettings
+    flusher: FlusherSettings
+    progress: ProgressSettings
+    enrichment: EnrichmentSettings
+    privacy: PrivacySettings
+    embedded: EmbeddedSettings
+    logging: LogSettings
+
+    def __init__(self, _env_file: str | Path | None = ".env", **values: Any) -> None:
+        blocks: dict[str, Any] = {}
+        for block, model in _blocks():
+            if isinstance(values.get(block), model):  # a block given whole (`replace`)
+                blocks[block] = values.pop(block)
+                continue
+            own = {name: values.pop(name) for name in list(values) if name in model.model_fields}
+            blocks[block] = model(_env_file=_env_file, **own)  # type: ignore[call-arg]
+        if values:
+            raise TypeError(f"unknown settings: {sorted(values)}")
+        super().__init__(**blocks)
+
     @classmethod
-    def _split_redact_keys(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+    def names(cls) -> Iterator[str]:
+        """Every setting's flat name, as the environment spells it (lowercased)."""
+        for _, model in _blocks():
+            yield from model.model_fields
+
+    def replace(self, update: Mapping[str, Any]) -> Settings:
+        """A copy with some settings changed, by flat name."""
+        update = dict(update)
+        blocks = {}
+        for block, model in _blocks():
+            own = {name: update.pop(name) for name in list(update) if name in model.model_fields}
+            current = getattr(self, block)
+            blocks[block] = (
+                model.model_validate({**current.model_dump(), **own}) if own else current
+            )
+        if update:
+            raise TypeError(f"unknown settings: {sorted(update)}")
+        return Settings(**blocks)
+
+    def model_copy(
+        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> Settings:
+        """`replace`: pydantic's own would set flat names beside the blocks, unread."""
+        return self.replace(update or {})
+
+    def environ(self) -> dict[str, str]:
+        """These settings as the environment variables that reproduce them, for a
+        `footfall` child process (`footfall dev`, the tests and the bench start them)."""
+        env = {}
+        for block, _ in _blocks():
+            for name, value in getattr(self, block).model_dump().items():
+                if value is None:
+                    continue
+                if isinstance(value, list):
+                    value = ",".join(str(item) for item in value)
+                elif isinstance(value, bool):
+                    value = str(value).lower()
+                env[name.upper()] = str(value)
+        return env
+
+
+def _blocks() -> Iterator[tuple[str, type[_Block]]]:
+    for name, field in Settings.model_fields.items():
+        yield name, field.annotation  # type: ignore[misc]

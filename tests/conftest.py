@@ -12,11 +12,11 @@ from pymongo.database import Database
 from redis import Redis
 
 from footfall.app import create_app
-from footfall.clients import mongo_database, redis_client
+from footfall.connections import mongo_database, redis_client
 from footfall.embedded import EmbeddedMongo, EmbeddedValkey
+from footfall.flusher import Flusher
 from footfall.security import keys
 from footfall.settings import Settings
-from footfall.store.flusher import Flusher
 from footfall.store.schema import init_db
 
 
@@ -71,7 +71,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 @pytest.fixture
 def db(settings: Settings) -> Iterator[Database]:
-    database = mongo_database(settings)
+    database = mongo_database(settings.servers)
     init_db(database)
     yield database
     database.client.drop_database(database.name)
@@ -80,9 +80,9 @@ def db(settings: Settings) -> Iterator[Database]:
 
 @pytest.fixture
 def redis(settings: Settings) -> Iterator[Redis]:
-    client = redis_client(settings)
+    client = redis_client(settings.servers)
     yield client
-    keys = list(client.scan_iter(f"{settings.stream_prefix}:*"))
+    keys = list(client.scan_iter(f"{settings.queue.stream_prefix}:*"))
     if keys:
         client.delete(*keys)
     client.close()
@@ -123,7 +123,7 @@ def flush(settings: Settings, db: Database, redis: Redis):  # type: ignore[no-un
     """Run a flusher until the streams are empty; returns it (for its counters)."""
 
     def run(**overrides: object) -> Flusher:
-        flusher = Flusher(settings.model_copy(update=overrides), redis, db)
+        flusher = Flusher(settings.replace(overrides), redis, db)
         flusher.streams.ensure_group(flusher.collections)
         while batch := flusher.next_batch():
             assert flusher.store(batch)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from footfall.progress.completion import (
+from footfall.tutorials.completion import (
     Facts,
     Toggle,
     Visit,

@@ -59,7 +59,7 @@ def test_a_preflight_that_no_browser_key_allows_is_refused(
 
 
 def test_a_revoked_browser_keys_origin_no_longer_passes_preflight(settings, db, redis, browser):
-    client = create_app(settings.model_copy(update={"key_cache_ttl_s": 0})).test_client()
+    client = create_app(settings.replace({"key_cache_ttl_s": 0})).test_client()
     assert preflight(client, PAGEVIEW, SITE).status_code == 204
     keys.revoke(db, browser.key.key_id)
     assert preflight(client, PAGEVIEW, SITE).status_code == 403

@@ -13,6 +13,8 @@ from redis import Redis
 from footfall.enrich import Enricher
 from footfall.events import PageView, Received
 from footfall.settings import Settings
+from footfall.sinks import BY_STREAM
+from footfall.store.streams import Entry
 
 UA = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -23,7 +25,8 @@ UA = (
 def decoded(body: dict[str, Any], **received: Any) -> dict[str, Any]:
     """The document the flusher decodes from the stream for a body the API accepted."""
     accepted = PageView.accept(body, Received(at=datetime.now(UTC), **received))
-    return PageView.decode(accepted.message())
+    [(_, doc)], _ = BY_STREAM["pageviews"].decode([Entry("pageviews", "1-0", accepted.message())])
+    return doc
 
 
 def test_a_view_with_only_path_ip_and_user_agent_is_stored_fully_enriched(

@@ -12,7 +12,7 @@ from redis import Redis
 
 from footfall.cli import main
 from footfall.enrich import Enricher
-from footfall.enrich.events import EventNamer, RulesError, load_rules, shipped_rules
+from footfall.enrich.names import EventNamer, RulesError, load_rules, shipped_rules
 from footfall.enrich.unmapped import parse_since, unmapped_paths
 from footfall.settings import Settings
 
@@ -78,7 +78,7 @@ def test_enricher_refuses_to_start_with_a_bad_rule(
     path = tmp_path / "rules.yaml"
     path.write_text("- {pattern: '^/$', name: event.home}\n- {pattern: '*oops', name: event.x}\n")
     with pytest.raises(RulesError, match=r'rule 2 \("event.x"\).*\*oops'):
-        Enricher(settings.model_copy(update={"event_rules": path}), redis)
+        Enricher(settings.replace({"event_rules": path}), redis)
 
 
 def test_enricher_keeps_the_name_the_client_sent_and_names_the_rest(
@@ -152,7 +152,7 @@ def test_events_unmapped_command_prints_a_table(db: Database, settings: Settings
             for i, path in enumerate(["/x/", "/x/", "/x/", "/y/"])
         ]
     )
-    env = {"MONGO_URI": settings.mongo_uri, "MONGO_DB": settings.mongo_db}
+    env = {"MONGO_URI": settings.servers.mongo_uri, "MONGO_DB": settings.servers.mongo_db}
     result = CliRunner().invoke(main, ["events", "unmapped", "--since", "1d"], env=env)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()

@@ -180,7 +180,7 @@ def test_a_replaced_geoip_database_is_used_from_the_next_batch(
     tmp_path: Path, settings: Settings, redis: Redis
 ) -> None:
     path = write_db(tmp_path / "city.mmdb", {"81.2.69.0/24": PARIS})
-    enricher = Enricher(settings.model_copy(update={"geoip_db": path, "geoip_check_s": 0}), redis)
+    enricher = Enricher(settings.replace({"geoip_db": path, "geoip_check_s": 0}), redis)
     view = {"log_id": "1", "path": "/", "ip": "81.2.69.142"}
     assert enricher.enrich([dict(view)])[0]["city"] == "Paris"
     os.replace(write_db(tmp_path / "new.mmdb", {"81.2.69.0/24": PUNE}), path)

@@ -11,7 +11,7 @@ from footfall.enrich import Enricher
 from footfall.enrich.privacy import REDACTED, IPReducer, Redactor, parse_ip, truncate
 from footfall.settings import Settings
 
-DEFAULT_KEYS = Settings(_env_file=None).redact_keys
+DEFAULT_KEYS = Settings(_env_file=None).privacy.redact_keys
 
 UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -102,7 +102,7 @@ def view(log_id: str, **fields: object) -> dict[str, object]:
 
 
 def enricher(settings: Settings, redis: Redis, **overrides: object) -> Enricher:
-    return Enricher(settings.model_copy(update=overrides), redis)
+    return Enricher(settings.replace(overrides), redis)
 
 
 def test_enricher_redacts_request_data_view_kwargs_path_and_referrer(
@@ -177,7 +177,7 @@ def test_dnt_reduce_keeps_the_view_without_ip_user_agent_or_what_derives_from_th
     assert doc["event_name"] == "event.home.view"
     assert not {"ip", "user_agent"} & set(doc)
     assert not DERIVED & set(doc)
-    assert not list(redis.scan_iter(f"{settings.stream_prefix}:visitor:*"))
+    assert not list(redis.scan_iter(f"{settings.queue.stream_prefix}:visitor:*"))
 
 
 def test_dnt_reduce_keeps_what_the_client_itself_chose_to_send(

@@ -99,8 +99,8 @@ def test_every_view_renews_the_window_and_redis_keeps_no_address(
 ) -> None:
     one, _ = flushers
     one.enrich([view("1")])
-    (key,) = redis.scan_iter(f"{settings.stream_prefix}:visitor:*")
-    window = settings.returning_window_days * 86_400
+    (key,) = redis.scan_iter(f"{settings.queue.stream_prefix}:visitor:*")
+    window = settings.enrichment.returning_window_days * 86_400
     assert window - 5 <= redis.ttl(key) <= window
     assert b"81.2.69" not in key and redis.get(key) == b"1"
     redis.expire(key, 60)
@@ -113,7 +113,7 @@ def test_a_visitor_unseen_for_the_whole_window_is_first_time_again(
 ) -> None:
     one, two = flushers
     one.enrich([view("1")])
-    for key in redis.scan_iter(f"{settings.stream_prefix}:visitor:*"):
+    for key in redis.scan_iter(f"{settings.queue.stream_prefix}:visitor:*"):
         redis.delete(key)  # what the TTL does after RETURNING_WINDOW_DAYS
     assert firsts(two.enrich([view("2")])) == [True]
 

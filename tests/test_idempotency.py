@@ -49,7 +49,7 @@ def test_the_same_log_id_twice_in_one_batch_is_stored_once(client, db, flush):
 def test_an_event_replayed_into_the_stream_is_stored_once(client, db, redis, settings, flush):
     """The flusher may write a batch again (a crash before XACK): duplicates are stored."""
     client.post("/api/v1/pageviews", json={"path": "/", "log_id": "replayed"})
-    stream = f"{settings.stream_prefix}:pageviews"
+    stream = f"{settings.queue.stream_prefix}:pageviews"
     [(_, fields)] = redis.xrange(stream)
     redis.xadd(stream, fields)  # the same event a second time, bypassing the API
     flusher = flush()

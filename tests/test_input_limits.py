@@ -126,7 +126,7 @@ def test_each_input_limit_is_refused_with_its_status_and_pointer(
 
 
 def test_the_object_limits_are_settings(settings, db, redis):
-    app = create_app(settings.model_copy(update={"max_object_depth": 2, "max_object_keys": 3}))
+    app = create_app(settings.replace({"max_object_depth": 2, "max_object_keys": 3}))
     client = keyed_client(app, db, "ingest")
     deep = client.post("/api/v1/pageviews", json={"path": "/", "view_kwargs": nested(3)})
     assert deep.json()["errors"][0]["pointer"] == "/view_kwargs/a/a"
@@ -138,13 +138,13 @@ def test_the_object_limits_are_settings(settings, db, redis):
 def test_a_full_queue_answers_503_with_retry_after_until_the_flushers_catch_up(
     settings, db, redis, flush
 ):
-    app = create_app(settings.model_copy(update={"max_stream_length": 3, "stream_check_ms": 0}))
+    app = create_app(settings.replace({"max_stream_length": 3, "stream_check_ms": 0}))
     client = keyed_client(app, db, "ingest")
     statuses = [client.post("/api/v1/pageviews", json={"path": "/"}).status_code for _ in range(4)]
     assert statuses == [202, 202, 202, 503]
     batch = client.post("/api/v1/batch", json={"items": [{"kind": "pageview", "path": "/"}]})
     assert batch.status_code == 503
-    assert batch.headers["Retry-After"] == str(settings.retry_after_s)
+    assert batch.headers["Retry-After"] == str(settings.api.retry_after_s)
     assert "queue is full" in batch.json()["detail"]
     # Another stream is not full.
     link = client.post("/api/v1/exit-links", json={"url": "https://example.org/", "page": "/"})

@@ -109,7 +109,7 @@ def test_keys_list_shows_every_key_and_no_secret(settings, db):
 
 
 def test_a_revoked_key_is_refused_once_the_cache_ttl_has_passed(settings, db, redis):
-    app = create_app(settings.model_copy(update={"key_cache_ttl_s": 0.5}))
+    app = create_app(settings.replace({"key_cache_ttl_s": 0.5}))
     client = app.test_client()
     created = keys.create(db, "editor", ["ingest"])
     headers = {"X-API-Key": created.secret}

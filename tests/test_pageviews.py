@@ -88,7 +88,7 @@ def test_the_client_address_is_trusted_from_x_forwarded_for_only_via_proxies(
     settings, db, redis, flush, trusted, forwarded, expected
 ):
     networks = [ip_network(cidr) for cidr in trusted.split(",") if cidr]
-    app = create_app(settings.model_copy(update={"trusted_proxies": networks}))
+    app = create_app(settings.replace({"trusted_proxies": networks}))
     client = keyed_client(app, db, "ingest", client=("127.0.0.1", 50000))
     response = client.post(
         "/api/v1/pageviews", json={"path": "/"}, headers={"X-Forwarded-For": forwarded}

@@ -9,8 +9,8 @@ from itertools import count
 
 import pytest
 
+from footfall.flusher import Flusher
 from footfall.security import keys, tokens
-from footfall.store.flusher import Flusher
 from tests.conftest import keyed_client
 from tests.progress_helpers import at, text
 
@@ -388,7 +388,7 @@ def test_a_learners_player_session_gives_the_documented_state(client, flush):
 def test_a_read_right_after_a_post_reflects_it_within_a_second(client, settings, redis, db):
     """A real flusher with the default FLUSH_MAX_WAIT_MS (200 ms), as `footfall flush` runs."""
     client.put(f"{API}/courses/python", json=COURSE)
-    flusher = Flusher(settings.model_copy(update={"flush_max_wait_ms": 200}), redis, db)
+    flusher = Flusher(settings.replace({"flush_max_wait_ms": 200}), redis, db)
     thread = threading.Thread(target=flusher.run)
     thread.start()
     try:

@@ -15,14 +15,14 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from pymongo.errors import BulkWriteError
 
-from footfall.events import KINDS, Received
-from footfall.events.progress import ProgressKind
-from footfall.progress.completion import derive
-from footfall.store import progress
+from footfall.events import Received
+from footfall.flusher import Flusher
+from footfall.sinks import BY_STREAM, KINDS
+from footfall.store import tutorial_states
 from footfall.store.collections import TUTORIAL_PROGRESS
-from footfall.store.flusher import Flusher
 from footfall.store.streams import Entry
-from footfall.store.writers import DUPLICATE_KEY, write
+from footfall.store.writers import DUPLICATE_KEY, TutorialStates
+from footfall.tutorials.completion import derive
 from tests.progress_helpers import T0, Ev, at, fold, replay
 
 NOW = Received(at=datetime(2026, 11, 22, tzinfo=UTC))
@@ -38,12 +38,19 @@ def entries(events: list[Ev], username: str) -> list[Entry]:
     return found
 
 
+SINK = BY_STREAM[TUTORIAL_PROGRESS.name]
+
+
+def decode(entries: list[Entry]) -> list[tuple[Entry, dict[str, Any]]]:
+    decoded, dead = SINK.decode(entries)
+    assert dead == []
+    return decoded
+
+
 def apply(db, settings, batches: list[list[Entry]]) -> None:  # type: ignore[no-untyped-def]
+    writer = TutorialStates(SINK, settings)
     for batch in batches:
-        dead = write(
-            db[TUTORIAL_PROGRESS.name], TUTORIAL_PROGRESS, ProgressKind.decode, batch, settings
-        )
-        assert dead == []
+        assert writer.write(db, decode(batch)) == []
 
 
 def states(db, username: str) -> dict[str, dict[str, Any]]:  # type: ignore[no-untyped-def]
@@ -110,10 +117,10 @@ def test_shuffled_batched_and_replayed_events_give_the_state_of_applying_them_on
     assert states(db, shuffled) == states(db, in_order)
     for tutorial, state in states(db, in_order).items():
         mine = [ev for ev in events if ev.tutorial_id == tutorial]
-        derived = derive(fold(mine), settings.completion_threshold).document()
+        derived = derive(fold(mine), settings.progress.completion_threshold).document()
         assert {name: state.get(name) for name in derived} == derived
         if len({ev.duration_s for ev in mine if not ev.is_toggle}) <= 1:
-            expected = replay(mine, settings.completion_threshold)
+            expected = replay(mine, settings.progress.completion_threshold)
             assert (
                 state["completed"],
                 state["completed_at"],
@@ -156,12 +163,12 @@ def test_a_merge_of_facts_read_before_another_flusher_wrote_is_refused_whole(db,
         [entries([Ev(f"m{m}", at(m), "v1", position_s=m * 60) for m in range(7)], "asha")],
     )
     late = entries([Ev("late", at(30), "v1", position_s=0)], "asha")
-    [delta] = progress.deltas([(late[0], ProgressKind.decode(late[0].payload))])
-    stale = mongo.find_one({"_id": delta.state_id}, progress.READ_BACK)
+    [delta] = tutorial_states.deltas(decode(late))
+    stale = mongo.find_one({"_id": delta.state_id}, tutorial_states.READ_BACK)
     apply(db, settings, [entries([Ev("m7", at(7), "v1", position_s=7 * 60)], "asha")])
 
     with pytest.raises(BulkWriteError) as refused:
-        mongo.bulk_write([delta.update(stale, settings.completion_threshold)])
+        mongo.bulk_write([delta.update(stale, settings.progress.completion_threshold)])
 
     assert refused.value.details["writeErrors"][0]["code"] == DUPLICATE_KEY
     state = mongo.find_one({"_id": delta.state_id})
@@ -192,15 +199,15 @@ def test_flushers_racing_on_the_same_state_store_the_derivation_of_all_facts(db,
     assert stored == [True] * len(events)
 
     state = db[TUTORIAL_PROGRESS.name].find_one({"username": "asha"})
-    expected = derive(fold(events), settings.completion_threshold).document()
+    expected = derive(fold(events), settings.progress.completion_threshold).document()
     assert {name: state[name] for name in expected} == expected
     assert state["rev"] == len(events)
 
 
 def test_events_of_one_batch_for_one_state_are_one_upsert(db, settings):
     events = [Ev(f"m{m}", at(m), "v1", position_s=m * 60) for m in range(10)]
-    decoded = [(entry, ProgressKind.decode(entry.payload)) for entry in entries(events, "asha")]
-    [delta] = progress.deltas(decoded)
+    decoded = decode(entries(events, "asha"))
+    [delta] = tutorial_states.deltas(decoded)
     assert len(delta.entries) == 10
     apply(db, settings, [[entry for entry, _ in decoded]])
     assert db[TUTORIAL_PROGRESS.name].find_one({"username": "asha"})["rev"] == 1

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from footfall.progress.completion import (
+from footfall.tutorials.completion import (
     Facts,
     derive,
     minute_of,

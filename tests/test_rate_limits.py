@@ -36,7 +36,7 @@ def test_a_refused_request_takes_no_token_and_other_keys_are_not_affected(settin
 
 
 def test_a_browser_key_is_also_limited_per_client_address(settings, db, redis):
-    settings = settings.model_copy(update={"rate_ip_per_s": 0.2, "rate_ip_burst": 2})
+    settings = settings.replace({"rate_ip_per_s": 0.2, "rate_ip_burst": 2})
     app = create_app(settings)
     browser = keys.create(db, "site", ["browser"], [SITE]).secret
     headers = {"X-API-Key": browser, "Origin": SITE}
@@ -50,7 +50,7 @@ def test_a_browser_key_is_also_limited_per_client_address(settings, db, redis):
 
 
 def test_a_rate_limited_browser_answer_is_readable_by_the_page(settings, db, redis):
-    app = create_app(settings.model_copy(update={"rate_ip_per_s": 0.2, "rate_ip_burst": 1}))
+    app = create_app(settings.replace({"rate_ip_per_s": 0.2, "rate_ip_burst": 1}))
     browser = keys.create(db, "site", ["browser"], [SITE]).secret
     client = app.test_client(client=("198.51.100.1", 50000))
     for _ in range(2):
@@ -68,4 +68,4 @@ def test_a_rate_of_zero_means_no_limit(settings, db, redis):
     for _ in range(5):
         response = client.post(PAGEVIEW, json={"path": "/"}, headers={"X-API-Key": key})
         assert response.status_code == 202
-    assert not list(redis.scan_iter(f"{settings.stream_prefix}:rate:*"))
+    assert not list(redis.scan_iter(f"{settings.queue.stream_prefix}:rate:*"))

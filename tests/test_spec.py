@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from footfall.app import SPEC_DIR
-from footfall.events import KINDS, Received
+from footfall.events import Received
 from footfall.events.usage_log import UsageLogPatch
+from footfall.sinks import KINDS
 
 SPEC = yaml.safe_load((SPEC_DIR / "footfall.yaml").read_text())
 SCHEMAS = SPEC["components"]["schemas"]

@@ -9,7 +9,7 @@ import pytest
 
 from footfall.events import Received
 from footfall.events.usage_log import UsageLog, UsageLogPatch, deletion
-from footfall.store.flusher import Flusher
+from footfall.flusher import Flusher
 from footfall.store.streams import Entry
 
 T0 = "2026-11-20T09:00:00Z"
@@ -195,7 +195,7 @@ def test_changes_stored_in_any_order_give_the_same_session(order, settings, redi
     """Flushers may store a session's changes in any order; the stream order wins."""
     times = [datetime(2026, 11, 20, 9, 0, i, tzinfo=UTC) for i in range(4)]
     payloads = changes_for_one_session(times)
-    stream = f"{settings.stream_prefix}:usage_logs"
+    stream = f"{settings.queue.stream_prefix}:usage_logs"
     ids = [redis.xadd(stream, {"d": payload}).decode() for payload in payloads]
     flusher = Flusher(settings, redis, db)
     for index in order:  # each change stored alone, in the permuted order
@@ -231,7 +231,7 @@ def test_a_hard_delete_wins_over_an_older_create_stored_after_it(order, settings
         UsageLog.accept(session("s1"), Received(at=times[0])).message(),
         deletion("s1", Received(at=times[1]), hard=True).message(),
     ]
-    stream = f"{settings.stream_prefix}:usage_logs"
+    stream = f"{settings.queue.stream_prefix}:usage_logs"
     ids = [redis.xadd(stream, {"d": payload}).decode() for payload in payloads]
     flusher = Flusher(settings, redis, db)
     for index in order:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from footfall.clients import mongo_database
+from footfall.connections import mongo_database
 from footfall.enrich.unmapped import parse_since, table, unmapped_paths
 from footfall.settings import Settings
 
@@ -26,20 +26,18 @@ def events() -> None:
 )
 def unmapped(limit: int, since: str) -> None:
     """The most viewed paths that no rule names (stored as EVENT_DEFAULT_NAME)."""
-    settings = Settings()
+    default_name = Settings().enrichment.event_default_name
     try:
         start = parse_since(since)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--since") from error
-    db = mongo_database(settings)
+    db = mongo_database(Settings().servers)
     try:
-        rows = unmapped_paths(db, settings.event_default_name, start, limit)
+        rows = unmapped_paths(db, default_name, start, limit)
     finally:
         db.client.close()
     if not rows:
-        click.echo(
-            f"no page view named {settings.event_default_name} since {start:%Y-%m-%d %H:%M} UTC"
-        )
+        click.echo(f"no page view named {default_name} since {start:%Y-%m-%d %H:%M} UTC")
         return
-    click.echo(f"paths named {settings.event_default_name} since {start:%Y-%m-%d %H:%M} UTC:")
+    click.echo(f"paths named {default_name} since {start:%Y-%m-%d %H:%M} UTC:")
     click.echo(table(rows))

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
 
-from footfall.enrich.events import EventNamer, shipped_rules
 from footfall.enrich.geo import GeoLocator, packaged_database
-from footfall.enrich.privacy import IPReducer, Redactor
+from footfall.enrich.names import EventNamer, shipped_rules
+from footfall.enrich.privacy import Privacy
 from footfall.enrich.useragent import UserAgents
 from footfall.enrich.visitors import VisitorLog
-from footfall.settings import Settings
+from footfall.settings import DEVELOPMENT_SECRET, Settings
 
 log = logging.getLogger(__name__)
 
@@ -34,28 +35,34 @@ class Enricher:
     """Built once per flusher process (start-up fails on bad rules or a bad database)."""
 
     def __init__(self, settings: Settings, redis: Redis) -> None:
-        self.dnt_policy = settings.dnt_policy
+        enrichment = settings.enrichment
         self.namer = EventNamer.from_file(
-            settings.event_rules or shipped_rules(), settings.event_default_name
+            enrichment.event_rules or shipped_rules(), enrichment.event_default_name
         )
-        self.agents = UserAgents(settings.ua_cache_size)
+        self.agents = UserAgents(enrichment.ua_cache_size)
         self.geo = GeoLocator(
-            settings.geoip_db or packaged_database(),
-            settings.geoip_mode,
-            settings.geoip_check_s,
-            settings.geoip_cache_size,
+            enrichment.geoip_db or packaged_database(),
+            enrichment.geoip_mode,
+            enrichment.geoip_check_s,
+            enrichment.geoip_cache_size,
         )
         self.visitors = VisitorLog(
             redis,
-            settings.stream_prefix,
-            settings.returning_window_days,
-            settings.visitor_key_secret,
+            settings.queue.stream_prefix,
+            enrichment.returning_window_days,
+            enrichment.visitor_key_secret,
         )
-        self.redactor = Redactor(settings.redact_keys)
-        self.ips = IPReducer(
-            settings.ip_storage, settings.ip_hash_secret, settings.geoip_cache_size
+        self.privacy = Privacy(
+            settings.privacy,
+            free_form=("request_data", "view_kwargs", "view_args"),
+            urls=("path", "referrer"),
+            cache_size=enrichment.geoip_cache_size,
         )
         _warn_on_development_secrets(settings)
+
+    def __call__(self, docs: list[Doc]) -> list[Doc]:
+        """The sink's prepare step (`footfall.sinks`)."""
+        return self.enrich(docs)
 
     def enrich(self, docs: list[Doc]) -> list[Doc]:
         """The documents to store, in order, enriched in place; DNT 'drop' ones left out."""
@@ -63,10 +70,9 @@ class Enricher:
         kept: list[Doc] = []
         visits: list[tuple[Doc, str]] = []
         for doc in docs:
-            dnt = bool(doc.get("do_not_track")) and self.dnt_policy != "ignore"
-            if dnt and self.dnt_policy == "drop":
+            if self.privacy.dropped(doc):
                 continue
-            key = self._enrich_one(doc, reduced=dnt)
+            key = self._enrich_one(doc, reduced=self.privacy.honours_dnt(doc))
             if key is not None and doc.get("log_id"):
                 visits.append((doc, key))
             kept.append(doc)
@@ -76,7 +82,7 @@ class Enricher:
     def _enrich_one(self, doc: Doc, *, reduced: bool) -> str | None:
         """Enrich one view; returns its visitor key, if it has one."""
         _step(doc, "event_name", self._name)
-        _step(doc, "redaction", self._redact, on_error=self._drop_unredacted)
+        _step(doc, "redaction", self.privacy.redact, on_error=self.privacy.drop_unredacted)
         if not reduced:
             _step(doc, "user_agent", self._user_agent)
             _step(doc, "location", self._ip_location)
@@ -86,28 +92,12 @@ class Enricher:
             key = self._visitor_key(doc, reduced=reduced)
         except Exception as error:
             _record(doc, "first_visit", error)
-        _step(doc, "ip", self._reduce_ip if not reduced else _forget_client, on_error=_no_ip)
+        _step(doc, "ip", partial(self.privacy.reduce_client, reduced=reduced), on_error=_no_ip)
         return key
 
     def _name(self, doc: Doc) -> None:
         if "event_name" not in doc:
             doc["event_name"] = self.namer.name(doc["path"])
-
-    def _redact(self, doc: Doc) -> None:
-        for field in ("request_data", "view_kwargs"):
-            if field in doc:
-                doc[field] = self.redactor.redact(doc[field])
-        for field in ("path", "referrer"):
-            if field in doc:
-                doc[field] = self.redactor.redact_query(doc[field])
-
-    def _drop_unredacted(self, doc: Doc) -> None:
-        """Redaction failed: keep none of what it was to clean (query strings included)."""
-        for field in ("request_data", "view_kwargs"):
-            doc.pop(field, None)
-        for field in ("path", "referrer"):
-            if isinstance(doc.get(field), str):
-                doc[field] = doc[field].partition("?")[0]
 
     def _user_agent(self, doc: Doc) -> None:
         if user_agent := doc.get("user_agent"):
@@ -132,10 +122,6 @@ class Enricher:
         return self.visitors.key(
             visitor_id=doc.get("visitor_id"), ip=ip, user_agent=doc.get("user_agent")
         )
-
-    def _reduce_ip(self, doc: Doc) -> None:
-        if ip := doc.get("ip"):
-            doc["ip"] = self.ips.reduce(ip)
 
     def _first_visits(self, visits: list[tuple[Doc, str]]) -> None:
         """One Redis call for the batch; a client's own first_visit is kept as it is.
@@ -163,12 +149,6 @@ class Enricher:
             log.exception("GeoIP database check failed; keeping the database in use")
 
 
-def _forget_client(doc: Doc) -> None:
-    """DNT 'reduce': neither the address nor the user agent is stored."""
-    doc.pop("ip", None)
-    doc.pop("user_agent", None)
-
-
 def _no_ip(doc: Doc) -> None:
     doc.pop("ip", None)
 
@@ -190,11 +170,10 @@ def _record(doc: Doc, step: str, error: BaseException) -> None:
 
 
 def _warn_on_development_secrets(settings: Settings) -> None:
-    defaults = Settings.model_fields
-    if settings.visitor_key_secret == defaults["visitor_key_secret"].default:
+    if settings.enrichment.visitor_key_secret == DEVELOPMENT_SECRET:
         log.warning("VISITOR_KEY_SECRET is the development default: set it in production")
     if (
-        settings.ip_storage == "hash"
-        and settings.ip_hash_secret == defaults["ip_hash_secret"].default
+        settings.privacy.ip_storage == "hash"
+        and settings.privacy.ip_hash_secret == DEVELOPMENT_SECRET
     ):
         log.warning("IP_HASH_SECRET is the development default: set it in production")

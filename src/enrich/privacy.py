@@ -9,9 +9,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import logging
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote_plus
+
+if TYPE_CHECKING:
+    from footfall.settings import PrivacySettings
+
+log = logging.getLogger(__name__)
 
 IPStorage = Literal["truncate", "hash", "full"]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -123,3 +129,79 @@ class Redactor:
 
 def _normalise(key: str) -> str:
     return key.lower().replace("_", "").replace("-", "").replace(".", "").replace(" ", "")
+
+
+class Privacy:
+    """REDACT_KEYS, IP_STORAGE and DNT_POLICY for one kind of stored document.
+
+    Every kind that carries a visitor's address, URLs or free-form data goes through
+    these same rules: page views inside the enricher (which needs the whole address
+    first, for the location), exit links as their sink's prepare step (`__call__`).
+    """
+
+    def __init__(
+        self,
+        settings: PrivacySettings,
+        free_form: tuple[str, ...] = (),
+        urls: tuple[str, ...] = (),
+        cache_size: int = 50_000,
+    ) -> None:
+        self.dnt_policy = settings.dnt_policy
+        self.redactor = Redactor(settings.redact_keys)
+        self.ips = IPReducer(settings.ip_storage, settings.ip_hash_secret, cache_size)
+        self.free_form, self.urls = free_form, urls
+
+    def honours_dnt(self, doc: dict[str, Any]) -> bool:
+        """The request asked not to be tracked and DNT_POLICY does not ignore it."""
+        return bool(doc.get("do_not_track")) and self.dnt_policy != "ignore"
+
+    def dropped(self, doc: dict[str, Any]) -> bool:
+        return self.honours_dnt(doc) and self.dnt_policy == "drop"
+
+    def redact(self, doc: dict[str, Any]) -> None:
+        for field in self.free_form:
+            if field in doc:
+                doc[field] = self.redactor.redact(doc[field])
+        for field in self.urls:
+            if isinstance(doc.get(field), str):
+                doc[field] = self.redactor.redact_query(doc[field])
+
+    def drop_unredacted(self, doc: dict[str, Any]) -> None:
+        """Redaction failed: keep none of what it was to clean (query strings included)."""
+        for field in self.free_form:
+            doc.pop(field, None)
+        for field in self.urls:
+            if isinstance(doc.get(field), str):
+                doc[field] = doc[field].partition("?")[0]
+
+    def reduce_client(self, doc: dict[str, Any], *, reduced: bool) -> None:
+        """The stored address by IP_STORAGE; under DNT 'reduce', no address nor user agent."""
+        if reduced:
+            doc.pop("ip", None)
+            doc.pop("user_agent", None)
+        elif ip := doc.get("ip"):
+            doc["ip"] = self.ips.reduce(ip)
+
+    def __call__(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The whole rule set on a batch: the documents to store (DNT 'drop' left out).
+        A step that fails removes what it guards (fails closed)."""
+        kept = []
+        for doc in docs:
+            if self.dropped(doc):
+                continue
+            try:
+                self.redact(doc)
+            except Exception:
+                log.exception(
+                    "redaction failed for %s; unredacted fields dropped", doc.get("log_id")
+                )
+                self.drop_unredacted(doc)
+            try:
+                self.reduce_client(doc, reduced=self.honours_dnt(doc))
+            except Exception:
+                log.exception(
+                    "IP reduction failed for %s; the address is dropped", doc.get("log_id")
+                )
+                doc.pop("ip", None)
+            kept.append(doc)
+        return kept

@@ -1,23 +1,20 @@
 """The kinds of event Footfall ingests, by the name a batch item gives in `kind`.
 
-Adding a kind means: a model here, its schema in the spec, a collection definition in
-`footfall.store.collections`, and a handler. The queue and flusher need no change.
+Each kind's fields come from its schema in the spec; a model here adds only what the
+request fills in and the rules JSON Schema cannot say. Where each kind is stored is its
+stream's `footfall.sinks.Sink`; the kinds by name are `footfall.sinks.KINDS`.
 """
 
-from footfall.events.base import Event, Received
+from footfall.events.base import Event, Limits, Received
 from footfall.events.exit_link import ExitLink
 from footfall.events.pageview import PageView
-from footfall.events.progress import TutorialCompletion, TutorialProgress
+from footfall.events.tutorial import TutorialCompletion, TutorialProgress
 from footfall.events.usage_log import UsageLog
 
-KINDS: dict[str, type[Event]] = {
-    kind.kind: kind for kind in (PageView, ExitLink, UsageLog, TutorialProgress, TutorialCompletion)
-}
-
 __all__ = [
-    "KINDS",
     "Event",
     "ExitLink",
+    "Limits",
     "PageView",
     "Received",
     "TutorialCompletion",

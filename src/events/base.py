@@ -1,7 +1,17 @@
-"""What every ingested event shares: validation rules, request context, stream encoding.
+"""What every ingested event shares: fields from the spec, request context, stream message.
 
-An event is validated once, at the API, by its pydantic model; the flusher decodes the
-same model from the stream, so the stored document is exactly what was accepted.
+An event's fields, types and limits are those of its schema in the spec
+(`class PageView(Event, schema="PageView")`, see `footfall.spec`). Two rules that JSON
+Schema cannot say are added here, by field type, to every kind:
+- a time is stored as UTC and may not be more than FUTURE_TOLERANCE_S ahead (`_utc`);
+- a free-form object or list may not hold keys MongoDB reserves, nor be deeper or
+  larger than MAX_OBJECT_DEPTH / MAX_OBJECT_KEYS (`_safe`).
+Rules of one kind (an end after its start, a position within the video) are validators
+on that kind's model.
+
+An event is judged at the API (`accept`, with the request's `Received` and the API's
+`Limits`); the flusher decodes the same model from the stream (`document`), so the
+stored document is exactly what was accepted.
 """
 
 from __future__ import annotations
@@ -9,23 +19,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, get_args, get_origin
 
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationInfo,
-)
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, PrivateAttr
+from pydantic._internal._model_construction import ModelMetaclass
 from pydantic_core import PydanticCustomError
 
-LogId = Annotated[str, Field(min_length=1, max_length=128)]
-ShortText = Annotated[str, Field(max_length=512)]
-LongText = Annotated[str, Field(max_length=2048)]
-Identifier = Annotated[str, Field(min_length=1, max_length=128)]
+from footfall import serializer, spec
 
 
 @dataclass(frozen=True)
@@ -36,123 +36,195 @@ class Received:
     ip: str | None = None
     user_agent: str | None = None
     do_not_track: bool = False
-    future_tolerance: timedelta = timedelta(minutes=5)
-    max_object_depth: int = 8
-    max_object_keys: int = 200
 
 
-def _utc(value: datetime, info: ValidationInfo) -> datetime:
-    """Store every time as UTC and refuse times from the future (beyond clock skew).
+@dataclass(frozen=True)
+class Limits:
+    """The API's bounds on what a request may hold (`footfall.settings.ApiSettings`).
 
-    The check needs the request's clock, so it runs only at the API (with context);
-    the flusher decoding an accepted event later must never refuse it.
+    Without them (the flusher decoding an accepted event) nothing is refused for its
+    time or size: it was judged at the API.
     """
+
+    future_tolerance: timedelta
+    max_object_depth: int
+    max_object_keys: int
+
+
+def _context(info: Any) -> tuple[Received | None, Limits | None]:
+    context = info.context or {}
+    return context.get("received"), context.get("limits")
+
+
+def _utc(value: datetime, info: Any) -> datetime:
+    """Every time is stored as UTC; at the API, one too far in the future is refused."""
     try:
         value = value.astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01T00:00:00+00:03 is before year 1 in UTC
         raise PydanticCustomError("time_range", "time is out of range") from None
-    received: Received | None = (info.context or {}).get("received")
-    if received is not None and value > received.at + received.future_tolerance:
+    received, limits = _context(info)
+    if received and limits and value > received.at + limits.future_tolerance:
         raise PydanticCustomError(
             "future_time",
             "time is more than {seconds} s in the future",
-            {"seconds": int(received.future_tolerance.total_seconds())},
+            {"seconds": int(limits.future_tolerance.total_seconds())},
         )
     return value
+
+
+def _safe(value: Any, info: Any) -> Any:
+    """A free-form value: refuse MongoDB's reserved keys, and (at the API) bound its shape."""
+    _, limits = _context(info)
+    walk = _Walk(limits)
+    walk.visit(value, "")
+    if walk.errors:
+        # One error for the field, carrying every bad key by pointer (footfall.web.problems
+        # expands `pointers` into one field error each).
+        first = walk.errors[0]
+        raise PydanticCustomError(
+            first[1],
+            first[2],
+            {
+                "pointer": first[0],
+                "errors": [(pointer, detail) for pointer, _, detail in walk.errors],
+            },
+        )
+    return value
+
+
+class _Walk:
+    """Walks a free-form value once, collecting every unsafe key and the first bound
+    broken: a client fixing its payload needs every bad key at once.
+
+    Keys starting with `$` or holding `.` are refused, not escaped: escaping would store
+    keys no client sent (the decision is documented in the README). The shape is bounded
+    because a free-form field is stored and later read back whole.
+    """
+
+    def __init__(self, limits: Limits | None) -> None:
+        self.limits = limits
+        self.depth = self.keys = 0
+        self.errors: list[tuple[str, str, str]] = []
+        self.stopped = False
+
+    def visit(self, value: Any, pointer: str) -> None:
+        if self.stopped or not isinstance(value, dict | list):
+            return
+        self.depth += 1
+        if self.limits is not None and self.depth > self.limits.max_object_depth:
+            self._stop(
+                pointer, "too_deep", f"nested deeper than {self.limits.max_object_depth} levels"
+            )
+            return
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if self.stopped:
+                return
+            here = f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
+            if isinstance(value, dict):
+                self.keys += 1
+                if self.limits is not None and self.keys > self.limits.max_object_keys:
+                    self._stop(
+                        "",  # a budget of the whole field
+                        "too_many_keys",
+                        f"more than {self.limits.max_object_keys} keys in all",
+                    )
+                    return
+                if key.startswith("$") or "." in key or "\x00" in key:
+                    self.errors.append(
+                        (
+                            here,
+                            "unsafe_key",
+                            f"key {key!r} starts with '$' or contains '.', which MongoDB reserves",
+                        )
+                    )
+                    continue
+            self.visit(item, here)
+        self.depth -= 1
+
+    def _stop(self, pointer: str, kind: str, detail: str) -> None:
+        self.errors.append((pointer, kind, detail))
+        self.stopped = True
 
 
 UtcTime = Annotated[AwareDatetime, AfterValidator(_utc)]
 
 
-def _refuse_unsafe_keys(value: Any, pointer: str = "", limits: _Limits | None = None) -> None:
-    """MongoDB reads `$name` as an operator and `a.b` as a path: such keys are refused.
-
-    Escaping them would store keys that no client ever sent; refusing says what is
-    wrong and lets the sender fix it (the decision is documented in the README).
-    The same walk enforces MAX_OBJECT_DEPTH and MAX_OBJECT_KEYS (`limits`): a free-form
-    field is stored and later read back whole, so its shape is bounded, not just its bytes.
-    """
-    limits = limits or _Limits()
-    if isinstance(value, dict | list):
-        limits.enter(pointer)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            escaped = key.replace("~", "~0").replace("/", "~1")
-            if key.startswith("$") or "." in key or "\x00" in key:
-                raise PydanticCustomError(
-                    "unsafe_key",
-                    "key {key!r} starts with '$' or contains '.', which MongoDB reserves",
-                    {"key": key, "pointer": f"{pointer}/{escaped}"},
-                )
-            limits.count_key()
-            _refuse_unsafe_keys(item, f"{pointer}/{escaped}", limits)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _refuse_unsafe_keys(item, f"{pointer}/{index}", limits)
-    if isinstance(value, dict | list):
-        limits.depth -= 1
-
-
-class _Limits:
-    """The depth and key budget of one free-form field (unbounded without a request)."""
-
-    def __init__(self, max_depth: int | None = None, max_keys: int | None = None) -> None:
-        self.max_depth, self.max_keys = max_depth, max_keys
-        self.depth = self.keys = 0
-
-    def enter(self, pointer: str) -> None:
-        self.depth += 1
-        if self.max_depth is not None and self.depth > self.max_depth:
-            raise PydanticCustomError(
-                "too_deep",
-                "nested deeper than {limit} levels",
-                {"limit": self.max_depth, "pointer": pointer},
-            )
-
-    def count_key(self) -> None:
-        self.keys += 1
-        if self.max_keys is not None and self.keys > self.max_keys:
-            raise PydanticCustomError(
-                "too_many_keys", "more than {limit} keys in all", {"limit": self.max_keys}
-            )
-
-
-def _safe(value: Any, info: ValidationInfo) -> Any:
-    received: Received | None = (info.context or {}).get("received")
-    if received is None:  # decoding an accepted event: it was judged at the API
-        _refuse_unsafe_keys(value)
+def _with_rules(annotation: Any) -> Any:
+    """A spec-derived annotation with the rules of its type added (times, free-form)."""
+    optional = get_origin(annotation) is not None and type(None) in get_args(annotation)
+    inner = (
+        next((a for a in get_args(annotation) if a is not type(None)), annotation)
+        if optional
+        else annotation
+    )
+    base = get_args(inner)[0] if get_origin(inner) is Annotated else inner
+    if base is AwareDatetime:
+        inner = Annotated[inner, AfterValidator(_utc)]
+    elif get_origin(base) in (dict, list) and get_args(base)[-1] is Any:
+        inner = Annotated[inner, AfterValidator(_safe)]
     else:
-        limits = _Limits(received.max_object_depth, received.max_object_keys)
-        _refuse_unsafe_keys(value, limits=limits)
-    return value
+        return annotation
+    return inner | None if optional else inner
 
 
-FreeObject = Annotated[dict[str, Any], AfterValidator(_safe)]
-FreeList = Annotated[list[Any], AfterValidator(_safe)]
+class _FromSpec(ModelMetaclass):
+    """Declares a model's fields from component schemas of the spec: `schema="PageView"`
+    (or several names). Fields the class body declares itself win."""
+
+    def __new__(
+        mcs,
+        name: str,
+        bases: tuple[type, ...],
+        namespace: dict[str, Any],
+        schema: str | tuple[str, ...] | None = None,
+        **kwargs: Any,
+    ) -> type:
+        components = (schema,) if isinstance(schema, str) else schema or ()
+        annotations = namespace.setdefault("__annotations__", {})
+        for component in components:
+            for field, (annotation, info) in spec.load().fields(component, _MODELS).items():
+                if field not in annotations:
+                    annotations[field] = _with_rules(annotation)
+                    namespace[field] = info
+        cls = super().__new__(mcs, name, bases, namespace, **kwargs)
+        if components:
+            _MODELS.setdefault(components[0], cls)
+            cls.__spec_schema__ = components[0]  # type: ignore[attr-defined]
+        return cls
 
 
-class Event(BaseModel):
-    """Base of every ingest kind: strict about unknown fields, UTC times, safe keys."""
+#: The model of each component schema that has one: a nested object of that schema
+#: (a course's tutorials, say) is typed by it.
+_MODELS: dict[str, type[BaseModel]] = {}
+
+
+class SpecModel(BaseModel, metaclass=_FromSpec):
+    """A model whose fields come from the spec (`schema=`): strict about unknown fields."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
-    #: The name of this kind in a batch (`{"kind": ...}`) and in receipts.
+
+class Event(SpecModel):
+    """Base of every ingest kind: fields from the spec, UTC times, safe keys."""
+
+    #: The name of this kind in a batch (`{"kind": ...}`), in receipts and in stream messages.
     kind: ClassVar[str]
-    #: The MongoDB collection (and Redis stream) this kind is stored in.
-    collection: ClassVar[str]
     #: A browser key may send this kind (what a page sends); see footfall.security.identity.
     browser: ClassVar[bool] = False
     #: The field naming the learner: from a browser, only a learner token may set it.
     learner_field: ClassVar[str | None] = None
 
-    log_id: LogId | None = None
+    log_id: str | None = None
 
     _client_keyed: bool = PrivateAttr(default=False)
 
     @classmethod
-    def accept(cls, body: dict[str, Any], received: Received) -> Event:
+    def accept(
+        cls, body: dict[str, Any], received: Received, limits: Limits | None = None
+    ) -> Event:
         """Validate a request body and fill what the request itself tells."""
-        event = cls.model_validate(body, context={"received": received})
+        event = cls.model_validate(body, context={"received": received, "limits": limits})
         event._client_keyed = event.log_id is not None
         event.fill(received)
         return event
@@ -168,10 +240,10 @@ class Event(BaseModel):
         return self._client_keyed
 
     def message(self) -> bytes:
-        """The stream entry's payload: the accepted event as JSON."""
-        return self.model_dump_json(exclude_none=True).encode()
+        """The stream entry's payload (`footfall.serializer`)."""
+        return serializer.dumps(self.kind, self.model_dump(mode="json", exclude_none=True))
 
     @classmethod
-    def decode(cls, payload: bytes) -> dict[str, Any]:
-        """The MongoDB document for a stream payload written by `message`."""
-        return cls.model_validate_json(payload).model_dump(exclude_none=True)
+    def document(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """The MongoDB document of a message's data (as `message` wrote it)."""
+        return cls.model_validate(data).model_dump(exclude_none=True)

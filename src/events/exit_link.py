@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import ClassVar
 
-from pydantic import Field
-
-from footfall.events.base import LongText, Received, ShortText, UtcTime
+from footfall.events.base import Received
 from footfall.events.pageview import ClientFields
 
-HttpUrlText = Annotated[str, Field(max_length=2048, pattern=r"^[hH][tT][tT][pP][sS]?://[^/\s]+")]
 
-
-class ExitLink(ClientFields):
+class ExitLink(ClientFields, schema=("ExitLink", "Received")):
     kind: ClassVar[str] = "exit_link"
-    collection: ClassVar[str] = "exit_links"
     browser: ClassVar[bool] = True
-
-    url: HttpUrlText
-    page: Annotated[LongText, Field(min_length=1)]
-    page_title: ShortText | None = None
-    clicked_at: UtcTime | None = None
 
     def fill(self, received: Received) -> None:
         super().fill(received)

@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, ClassVar, Literal
+from typing import ClassVar
 
-from pydantic import Field, IPvAnyAddress, field_serializer
-
-from footfall.events.base import (
-    Event,
-    FreeList,
-    FreeObject,
-    Identifier,
-    LongText,
-    Received,
-    ShortText,
-    UtcTime,
-)
-
-Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"]
+from footfall.events.base import Event, Received
 
 
 class ClientFields(Event):
-    """Who sent it: filled from the request when the body does not say."""
+    """Who sent it (`username`, `ip`, `user_agent`): filled from the request when the body
+    does not say, with what the API adds (`received_at`, `do_not_track`)."""
 
     learner_field: ClassVar[str | None] = "username"
-
-    username: Annotated[str, Field(min_length=1, max_length=150)] | None = None
-    ip: IPvAnyAddress | None = None
-    user_agent: Annotated[str, Field(max_length=1024)] | None = None
-    received_at: datetime | None = None
-    do_not_track: bool | None = None
 
     def fill(self, received: Received) -> None:
         super().fill(received)
@@ -41,30 +22,10 @@ class ClientFields(Event):
         self.received_at = received.at
         self.do_not_track = received.do_not_track or None
 
-    @field_serializer("ip")
-    def _ip_text(self, ip: IPvAnyAddress | None) -> str | None:
-        return None if ip is None else str(ip)
 
-
-class PageView(ClientFields):
+class PageView(ClientFields, schema=("PageView", "Received")):
     kind: ClassVar[str] = "pageview"
-    collection: ClassVar[str] = "pageviews"
     browser: ClassVar[bool] = True
-
-    source: Literal["server", "browser"] = "server"
-    path: Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^/")]
-    method: Method = "GET"
-    visited_at: UtcTime | None = None
-    referrer: LongText | None = None
-    page_title: ShortText | None = None
-    first_visit: bool | None = None
-    visitor_id: Identifier | None = None
-    view_args: FreeList | None = None
-    view_kwargs: FreeObject | None = None
-    request_data: FreeObject | None = None
-    event_name: Identifier | None = None
-    latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
-    longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
 
     def fill(self, received: Received) -> None:
         super().fill(received)

@@ -11,17 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar, Literal, Self
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    PrivateAttr,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, PrivateAttr, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from footfall.events.base import Event, Identifier, LogId, Received, UtcTime
+from footfall import serializer
+from footfall.events.base import Event, Received, SpecModel
 
 
 def _after_start(end: datetime | None, info: ValidationInfo) -> datetime | None:
@@ -32,31 +26,25 @@ def _after_start(end: datetime | None, info: ValidationInfo) -> datetime | None:
     return end
 
 
-class UsageFields(BaseModel):
+class UsageFields(SpecModel, schema="UsageLogFields"):
     """The fields of a stored session that a change can set; unset ones are left alone."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    tool_id: Identifier | None = None
-    user_id: Identifier | None = None
-    start_dt: datetime | None = None
-    end_dt: datetime | None = None
-    is_delete: bool | None = None
-    delete_dt: datetime | None = None
 
 
 class UsageLogChange(BaseModel):
-    """One stream message for the `usage_logs` collection."""
+    """The one kind of message of the `usage_logs` stream: a create, a PATCH or a DELETE."""
+
+    kind: ClassVar[str] = "usage_log_change"
 
     op: Literal["set", "purge"]
-    log_id: LogId
+    log_id: str
     at: datetime
     created: bool = False
     fields: UsageFields = UsageFields()
 
     @classmethod
-    def decode(cls, payload: bytes) -> dict[str, Any]:
-        change = cls.model_validate_json(payload)
+    def document(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """The change as `footfall.store.merge.change_update` reads it."""
+        change = cls.model_validate(data)
         return {
             "op": change.op,
             "log_id": change.log_id,
@@ -66,20 +54,13 @@ class UsageLogChange(BaseModel):
         }
 
     def message(self) -> bytes:
-        return self.model_dump_json(exclude_unset=True).encode()
+        return serializer.dumps(self.kind, self.model_dump(mode="json", exclude_unset=True))
 
 
-class UsageLog(Event):
+class UsageLog(Event, schema="UsageLog"):
     """A new session as a tool reports it (`POST /usage-logs`, batch kind `usage_log`)."""
 
     kind: ClassVar[str] = "usage_log"
-    collection: ClassVar[str] = "usage_logs"
-
-    log_id: LogId  # type: ignore[assignment]  # required here: the tool's own key
-    tool_id: Identifier
-    user_id: Identifier
-    start_dt: UtcTime
-    end_dt: UtcTime | None = None
 
     _received_at: datetime | None = PrivateAttr(default=None)
 
@@ -89,7 +70,8 @@ class UsageLog(Event):
         super().fill(received)
         self._received_at = received.at
 
-    def message(self) -> bytes:
+    def change(self) -> UsageLogChange:
+        """The change that creates the session (what the stream carries)."""
         fields = UsageFields(
             tool_id=self.tool_id,
             user_id=self.user_id,
@@ -99,27 +81,16 @@ class UsageLog(Event):
         )
         if self.end_dt is not None:
             fields.end_dt = self.end_dt
-        assert self._received_at is not None, "fill() sets the receive time"
-        change = UsageLogChange(
+        return UsageLogChange(
             op="set", log_id=self.log_id, at=self._received_at, created=True, fields=fields
         )
-        return change.message()
 
-    @classmethod
-    def decode(cls, payload: bytes) -> dict[str, Any]:
-        return UsageLogChange.decode(payload)
+    def message(self) -> bytes:
+        return self.change().message()
 
 
-class UsageLogPatch(BaseModel):
+class UsageLogPatch(SpecModel, schema="UsageLogPatch"):
     """`PATCH /usage-logs/{log_id}`: set some fields; `is_delete: false` undeletes."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    tool_id: Identifier | None = None
-    user_id: Identifier | None = None
-    start_dt: UtcTime | None = None
-    end_dt: UtcTime | None = None
-    is_delete: bool | None = None
 
     _end_after_start = field_validator("end_dt")(_after_start)
 

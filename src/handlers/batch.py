@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from footfall import ingest
+from footfall.handlers import ingest_problems
 from footfall.security.identity import caller
 from footfall.web.context import received, services
 from footfall.web.problems import Invalid
@@ -15,17 +15,11 @@ from footfall.web.responses import Answer, answer
 def create(body: dict[str, Any]) -> Answer:
     app = services()
     items = body["items"]
-    limit = app.settings.max_batch_items
+    limit = app.settings.api.max_batch_items
     if len(items) > limit:
         raise Invalid([{"pointer": "/items", "detail": f"{len(items)} items; at most {limit}"}])
-    receipts = ingest.many(
-        items,
-        received(),
-        app.streams,
-        app.settings.max_event_bytes,
-        app.settings.retry_after_s,
-        caller(),
-    )
+    with ingest_problems():
+        receipts = app.ingest.many(items, received(), caller())
     counts = Counter(receipt.status for receipt in receipts)
     if counts["rejected"] == len(receipts):
         errors = [error for receipt in receipts for error in receipt.errors]

@@ -8,11 +8,12 @@ from typing import Any
 from pydantic import ValidationError
 from pymongo.errors import PyMongoError
 
-from footfall.progress import catalogue
+from footfall.pointers import from_pydantic
 from footfall.reads import course_figures
 from footfall.reads.values import iso
+from footfall.tutorials import catalogue
 from footfall.web.context import services
-from footfall.web.problems import Invalid, NotFound, from_pydantic, unavailable_on
+from footfall.web.problems import Invalid, NotFound, unavailable_on
 from footfall.web.query import page_links
 from footfall.web.responses import Answer, answer
 
@@ -24,14 +25,14 @@ def register(course_id: str, body: dict[str, Any]) -> Answer:
     except ValidationError as error:
         raise Invalid(from_pydantic(error)) from None
     app = services()
-    with unavailable_on(PyMongoError, "MongoDB", app.settings.retry_after_s):
+    with unavailable_on(PyMongoError, "MongoDB", app.settings.api.retry_after_s):
         stored = catalogue.register(app.db, course_id, course, datetime.now(UTC))
     return answer(_record(stored))
 
 
 def read(course_id: str) -> Answer:
     app = services()
-    with unavailable_on(PyMongoError, "MongoDB", app.settings.retry_after_s):
+    with unavailable_on(PyMongoError, "MongoDB", app.settings.api.retry_after_s):
         stored = catalogue.registered(app.db, course_id)
     if stored is None:
         raise NotFound(f"no course {course_id!r} is registered")
@@ -42,7 +43,7 @@ def figures(
     course_id: str, language: str | None = None, page: int = 1, per_page: int = 50
 ) -> Answer:
     app = services()
-    with unavailable_on(PyMongoError, "MongoDB", app.settings.retry_after_s):
+    with unavailable_on(PyMongoError, "MongoDB", app.settings.api.retry_after_s):
         body, total = course_figures.course_figures(
             app.db, course_id, language, page=page, per_page=per_page
         )

@@ -9,7 +9,8 @@ from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
 from footfall import __version__
-from footfall.store.collections import DEAD_LETTERS, STREAMED
+from footfall.sinks import BY_STREAM
+from footfall.store.collections import DEAD_LETTERS
 from footfall.web.context import services
 from footfall.web.problems import Unavailable
 from footfall.web.responses import Answer, answer
@@ -26,7 +27,7 @@ def ready() -> Answer:
     try:
         app.redis.ping()
         checks["redis"] = {"ok": True, "ms": _ms(started)}
-        checks["streams"] = app.streams.backlog(STREAMED)
+        checks["streams"] = app.streams.backlog(BY_STREAM)
     except RedisError as error:
         checks["redis"] = {"ok": False, "error": type(error).__name__}
     started = time.perf_counter()
@@ -38,7 +39,9 @@ def ready() -> Answer:
         checks["mongodb"] = {"ok": False, "error": type(error).__name__}
     down = [name for name in ("redis", "mongodb") if not checks[name]["ok"]]
     if down:
-        raise Unavailable(" and ".join(down), app.settings.retry_after_s, ext={"checks": checks})
+        raise Unavailable(
+            " and ".join(down), app.settings.api.retry_after_s, ext={"checks": checks}
+        )
     return answer({"status": "ready", "checks": checks}, 200)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pymongo.errors import PyMongoError
 
-from footfall.reads import progress
+from footfall.reads import learner_progress
 from footfall.security.identity import caller
 from footfall.web.context import services
 from footfall.web.problems import Forbidden, unavailable_on
@@ -18,8 +18,8 @@ from footfall.web.responses import Answer, answer
 def course_progress(username: str, course_id: str, language: str | None = None) -> Answer:
     _only_themself(username)
     app = services()
-    with unavailable_on(PyMongoError, "MongoDB", app.settings.retry_after_s):
-        body = progress.course_progress(app.db, username, course_id, language)
+    with unavailable_on(PyMongoError, "MongoDB", app.settings.api.retry_after_s):
+        body = learner_progress.course_progress(app.db, username, course_id, language)
     return answer(body)
 
 
@@ -28,8 +28,8 @@ def completion(
 ) -> Answer:
     _only_themself(username)
     app = services()
-    with unavailable_on(PyMongoError, "MongoDB", app.settings.retry_after_s):
-        body = progress.completion(app.db, username, course_id, tutorial_id, language)
+    with unavailable_on(PyMongoError, "MongoDB", app.settings.api.retry_after_s):
+        body = learner_progress.completion(app.db, username, course_id, tutorial_id, language)
     return answer(body)
 
 

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
 from pymongo.errors import PyMongoError
 
-from footfall import ingest
 from footfall.events import UsageLog
-from footfall.events.usage_log import UsageLogChange, UsageLogPatch, deletion
-from footfall.handlers import queue_event
+from footfall.handlers import ingest_problems, queue_event
 from footfall.reads import usage
-from footfall.store.streams import Message
+from footfall.security.identity import caller
 from footfall.web.context import received, services
-from footfall.web.problems import Invalid, NotFound, from_pydantic, unavailable_on
+from footfall.web.problems import NotFound, unavailable_on
 from footfall.web.query import page_links, time_param
 from footfall.web.responses import Answer, answer
 
@@ -24,21 +21,20 @@ def create(body: dict[str, Any]) -> Answer:
 
 
 def update(log_id: str, body: dict[str, Any]) -> Answer:
-    request = received()
-    try:
-        patch = UsageLogPatch.model_validate(body, context={"received": request})
-    except ValidationError as error:
-        raise Invalid(from_pydantic(error)) from None
-    return _queue(patch.change(log_id, request))
+    with ingest_problems():
+        receipt = services().ingest.patch_usage_log(log_id, body, received(), caller())
+    return answer(receipt.json(), 202)
 
 
 def delete(log_id: str, hard: bool = False) -> Answer:
-    return _queue(deletion(log_id, received(), hard=hard))
+    with ingest_problems():
+        receipt = services().ingest.delete_usage_log(log_id, received(), caller(), hard=hard)
+    return answer(receipt.json(), 202)
 
 
 def read(log_id: str, include_deleted: bool = False) -> Answer:
     app = services()
-    with unavailable_on(PyMongoError, "MongoDB", app.settings.retry_after_s):
+    with unavailable_on(PyMongoError, "MongoDB", app.settings.api.retry_after_s):
         record = usage.one(app.db, log_id, include_deleted=include_deleted)
     if record is None:
         raise NotFound(
@@ -67,7 +63,7 @@ def search(
         online=online,
         include_deleted=include_deleted,
     )
-    with unavailable_on(PyMongoError, "MongoDB", app.settings.retry_after_s):
+    with unavailable_on(PyMongoError, "MongoDB", app.settings.api.retry_after_s):
         items, total = usage.page(app.db, query, page=page, per_page=per_page)
     return answer(
         {
@@ -78,11 +74,3 @@ def search(
             "links": page_links(page, per_page, total),
         }
     )
-
-
-def _queue(change: UsageLogChange) -> Answer:
-    app = services()
-    ingest.enqueue(
-        app.streams, [Message(UsageLog.collection, change.message())], app.settings.retry_after_s
-    )
-    return answer(ingest.Receipt("accepted", change.log_id).json(), 202)

@@ -18,7 +18,7 @@ def usage_totals(
     until: str | None = None,
 ) -> Answer:
     app = services()
-    with unavailable_on(PyMongoError, "MongoDB", app.settings.retry_after_s):
+    with unavailable_on(PyMongoError, "MongoDB", app.settings.api.retry_after_s):
         totals = usage.per_tool(
             app.db,
             user_id,

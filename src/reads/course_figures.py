@@ -12,10 +12,10 @@ from typing import Any
 
 from pymongo.database import Database
 
-from footfall.progress import catalogue
-from footfall.progress.catalogue import CatalogueTutorial
 from footfall.reads.values import percent
 from footfall.store.collections import TUTORIAL_PROGRESS
+from footfall.tutorials import catalogue
+from footfall.tutorials.catalogue import CatalogueTutorial
 
 _DONE = {"$max": {"$cond": [{"$eq": ["$completed", True]}, 1, 0]}}
 

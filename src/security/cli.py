@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from pymongo.database import Database
 
-from footfall.clients import mongo_database
+from footfall.connections import mongo_database
 from footfall.security import keys, scopes
 from footfall.settings import Settings
 from footfall.store.schema import init_db
@@ -91,14 +91,14 @@ def list_keys() -> None:
 def revoke(key_id: str) -> None:
     """Revoke a key; API workers stop accepting it within KEY_CACHE_TTL_S."""
     settings = Settings()
-    db = mongo_database(settings)
+    db = mongo_database(settings.servers)
     try:
         done = keys.revoke(db, key_id)
     finally:
         db.client.close()
     if not done:
         raise click.ClickException(f"no active key {key_id}")
-    click.echo(f"revoked {key_id} (in effect within {settings.key_cache_ttl_s:g} s)")
+    click.echo(f"revoked {key_id} (in effect within {settings.security.key_cache_ttl_s:g} s)")
 
 
 def dev_key(db: Database, data_dir: Path, origins: list[str]) -> str:
@@ -122,6 +122,6 @@ def dev_key(db: Database, data_dir: Path, origins: list[str]) -> str:
 
 
 def _database() -> Database:
-    db = mongo_database(Settings())
+    db = mongo_database(Settings().servers)
     init_db(db)
     return db

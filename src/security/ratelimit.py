@@ -99,12 +99,18 @@ def buckets(
         per_s, burst = info["rate"]
         key_rate = Rate(per_s, burst)
     elif browser:
-        key_rate = Rate(settings.rate_browser_key_per_s, settings.rate_browser_key_burst)
+        key_rate = Rate(
+            settings.security.rate_browser_key_per_s, settings.security.rate_browser_key_burst
+        )
     else:
-        key_rate = Rate(settings.rate_key_per_s, settings.rate_key_burst)
+        key_rate = Rate(settings.security.rate_key_per_s, settings.security.rate_key_burst)
     found = [limiter.key_bucket(info["sub"], key_rate)]
     if browser and ip is not None:
-        found.append(limiter.ip_bucket(ip, Rate(settings.rate_ip_per_s, settings.rate_ip_burst)))
+        found.append(
+            limiter.ip_bucket(
+                ip, Rate(settings.security.rate_ip_per_s, settings.security.rate_ip_burst)
+            )
+        )
     return found
 
 
@@ -131,4 +137,4 @@ class RateLimit:
 def _client(scope: Scope, settings: Settings) -> str | None:
     peer = (scope.get("client") or (None, None))[0]
     forwarded = Headers(scope=scope).get("x-forwarded-for")
-    return client_ip(peer, forwarded, settings.trusted_proxies)
+    return client_ip(peer, forwarded, settings.api.trusted_proxies)

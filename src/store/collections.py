@@ -1,35 +1,32 @@
-"""The MongoDB collections: their `$jsonSchema` validators, indexes and how they are written.
+"""The MongoDB collections: the schema each document follows, and each index with the read
+it serves.
 
-`footfall init-db` (and every service start) applies these definitions; re-running it
-updates validators in place with `collMod`, so a new version needs no migration step.
+A collection's `$jsonSchema` validator is derived from its stored-document schema in the
+spec (`footfall.spec`). `footfall init-db` (and every service start) applies these
+definitions; re-running it updates validators in place with `collMod`, so a new version
+needs no migration step.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, GEOSPHERE, IndexModel
 
-from footfall.events.usage_log import UsageFields
-from footfall.store import validators
-
-WriteMode = Literal["insert", "merge", "progress"]
+from footfall import spec
 
 
 @dataclass(frozen=True)
 class Collection:
     name: str
-    validator: dict[str, Any]
+    #: The component schema in the spec that its documents follow.
+    schema: str
     indexes: list[IndexModel] = field(default_factory=list)
-    #: "insert": append-only, duplicates by log_id are already stored.
-    #: "merge": changes merged field by field (see `footfall.store.merge`).
-    write: WriteMode = "insert"
-    #: With "merge": the fields a change may set (a purge removes them).
-    merge_fields: tuple[str, ...] = ()
-    #: "progress": every event kept in `raw_collection`, then merged into one state per
-    #: learner's tutorial and language (see `footfall.store.progress`).
-    raw_collection: str = ""
+
+    @property
+    def validator(self) -> dict[str, Any]:
+        return spec.load().mongo_validator(self.schema)
 
 
 def _log_id_unique() -> IndexModel:
@@ -38,7 +35,7 @@ def _log_id_unique() -> IndexModel:
 
 PAGEVIEWS = Collection(
     name="pageviews",
-    validator=validators.PAGEVIEW,
+    schema="StoredPageView",
     indexes=[
         _log_id_unique(),
         IndexModel([("visited_at", DESCENDING)], name="visited_at"),
@@ -52,7 +49,7 @@ PAGEVIEWS = Collection(
 
 EXIT_LINKS = Collection(
     name="exit_links",
-    validator=validators.EXIT_LINK,
+    schema="StoredExitLink",
     indexes=[
         _log_id_unique(),
         IndexModel([("clicked_at", DESCENDING)], name="clicked_at"),
@@ -61,20 +58,18 @@ EXIT_LINKS = Collection(
 
 USAGE_LOGS = Collection(
     name="usage_logs",
-    validator=validators.USAGE_LOG,
+    schema="StoredUsageLog",
     indexes=[
         _log_id_unique(),
         IndexModel([("start_dt", DESCENDING)], name="start_dt"),
         IndexModel([("user_id", ASCENDING), ("tool_id", ASCENDING)], name="user_tool"),
         IndexModel([("tool_id", ASCENDING)], name="tool_id"),
     ],
-    write="merge",
-    merge_fields=tuple(UsageFields.model_fields),
 )
 
 DEAD_LETTERS = Collection(
     name="dead_letters",
-    validator=validators.DEAD_LETTER,
+    schema="DeadLetter",
     indexes=[
         IndexModel(
             [("collection", ASCENDING), ("entry_id", ASCENDING)], unique=True, name="entry_unique"
@@ -86,14 +81,14 @@ DEAD_LETTERS = Collection(
 #: API keys (footfall.security.keys): looked up by their public id, never by the secret.
 API_KEYS = Collection(
     name="api_keys",
-    validator=validators.API_KEY,
+    schema="StoredApiKey",
     indexes=[IndexModel([("key_id", ASCENDING)], unique=True, name="key_id_unique")],
 )
 
 #: Tutorial progress events and completion toggles, as sent (append-only, for analytics).
 PROGRESS_EVENTS = Collection(
     name="progress_events",
-    validator=validators.PROGRESS_EVENT,
+    schema="StoredProgressEvent",
     indexes=[
         _log_id_unique(),
         IndexModel(
@@ -107,7 +102,7 @@ PROGRESS_EVENTS = Collection(
 #: One state per learner's tutorial in one language: merged facts and what they derive.
 TUTORIAL_PROGRESS = Collection(
     name="tutorial_progress",
-    validator=validators.TUTORIAL_PROGRESS,
+    schema="TutorialState",
     indexes=[
         IndexModel(
             [
@@ -124,20 +119,17 @@ TUTORIAL_PROGRESS = Collection(
             name="course_tutorial",
         ),
     ],
-    write="progress",
-    raw_collection=PROGRESS_EVENTS.name,
 )
 
 #: The course catalogue: each course's tutorials, registered through the API.
 COURSES = Collection(
     name="courses",
-    validator=validators.COURSE,
+    schema="StoredCourse",
     indexes=[IndexModel([("course_id", ASCENDING)], unique=True, name="course_id_unique")],
 )
 
-#: Collections fed by a stream, by name.
-STREAMED: dict[str, Collection] = {
-    c.name: c for c in (PAGEVIEWS, EXIT_LINKS, USAGE_LOGS, TUTORIAL_PROGRESS)
-}
-
-ALL: list[Collection] = [*STREAMED.values(), PROGRESS_EVENTS, COURSES, DEAD_LETTERS, API_KEYS]
+#: Every collection `init-db` makes: each one defined above, in order (a new definition
+#: needs no other line).
+ALL: list[Collection] = [
+    value for value in list(globals().values()) if isinstance(value, Collection)
+]

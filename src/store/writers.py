@@ -1,38 +1,47 @@
-"""Write a batch of stream entries into one collection, and say which ones MongoDB refused.
+"""How a sink stores a decoded batch, and which entries MongoDB refused for good.
 
-Returns the dead letters: entries that can never be stored as they are (the event no
-longer decodes, or the validator refuses the document). Duplicates count as stored.
-Anything transient (network, failover, shutdown) is raised for the flusher to retry;
-retrying is safe because `log_id` is unique and merges are idempotent.
+A writer returns the dead letters: entries that can never be stored as they are (the
+validator refuses the document). Duplicates count as stored. Anything transient
+(network, failover, shutdown) is raised for the flusher to retry; retrying is safe
+because `log_id` is unique and merges are idempotent.
+
+Three writers: `Insert` (append-only), `Merge` (one document per log_id, changes merged
+field by field) and `TutorialStates` (every event kept, then merged into states). Each
+is built per flusher from its sink and the settings, and keeps only what it uses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from pydantic import ValidationError
 from pymongo import UpdateOne
 from pymongo.collection import Collection as MongoCollection
+from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
-from footfall.progress.completion import DEFAULT_THRESHOLD
-from footfall.settings import Settings
-from footfall.store import merge, progress
-from footfall.store.collections import Collection, WriteMode
+from footfall.events.usage_log import UsageFields
+from footfall.store import merge, tutorial_states
+from footfall.store.collections import PROGRESS_EVENTS
 from footfall.store.streams import Entry
+
+if TYPE_CHECKING:
+    from footfall.settings import Settings
+    from footfall.sinks import Sink
 
 DUPLICATE_KEY = 11000
 #: Write errors that say "not now" rather than "never": the batch is retried.
 TRANSIENT_CODES = {6, 7, 50, 89, 91, 112, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436}
 
-Decode = Callable[[bytes], dict[str, Any]]
-#: Runs on a decoded batch before it is written (enrichment): returns the documents to
-#: store, in order, the same objects; one it leaves out is acked without being stored.
-Prepare = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 Decoded = list[tuple[Entry, dict[str, Any]]]
+
+
+class Writer(Protocol):
+    """Stores a decoded batch of one sink; returns the dead letters."""
+
+    def write(self, db: Database, decoded: Decoded) -> list[DeadLetter]: ...
 
 
 class TransientWriteError(Exception):
@@ -56,41 +65,18 @@ class DeadLetter:
         }
 
 
-def write(
-    mongo: MongoCollection,
-    collection: Collection,
-    decode: Decode,
-    entries: Sequence[Entry],
-    settings: Settings | None = None,
-    prepare: Prepare | None = None,
-) -> list[DeadLetter]:
-    """Store a batch the way its collection says (`Collection.write`, one strategy each)."""
-    decoded, dead = _decode_all(decode, entries)
-    if prepare is not None:
-        kept = {id(doc) for doc in prepare([doc for _, doc in decoded])}
-        decoded = [(entry, doc) for entry, doc in decoded if id(doc) in kept]
-    strategy = _STRATEGIES[collection.write]
-    return dead + strategy(mongo, collection, decoded, settings)
-
-
-def _decode_all(decode: Decode, entries: Sequence[Entry]) -> tuple[Decoded, list[DeadLetter]]:
-    decoded, dead = [], []
-    for entry in entries:
-        try:
-            decoded.append((entry, decode(entry.payload)))
-        except (ValidationError, ValueError) as error:
-            dead.append(DeadLetter(entry, "the event does not decode", str(error)))
-    return decoded, dead
-
-
-def _insert(
-    mongo: MongoCollection, collection: Collection, decoded: Decoded, settings: Settings | None
-) -> list[DeadLetter]:
+class Insert:
     """Append-only: one insert_many; a duplicate log_id is already stored."""
-    return _insert_many(mongo, decoded)
+
+    def __init__(self, sink: Sink, settings: Settings) -> None:
+        self.collection = sink.collection.name
+
+    def write(self, db: Database, decoded: Decoded) -> list[DeadLetter]:
+        return insert_documents(db[self.collection], decoded)
 
 
-def _insert_many(mongo: MongoCollection, decoded: Decoded) -> list[DeadLetter]:
+def insert_documents(mongo: MongoCollection, decoded: Decoded) -> list[DeadLetter]:
+    """insert_many(ordered=False) of the documents; dead letters for what is refused."""
     if not decoded:
         return []
     try:
@@ -100,38 +86,47 @@ def _insert_many(mongo: MongoCollection, decoded: Decoded) -> list[DeadLetter]:
     return []
 
 
-def _merge(
-    mongo: MongoCollection, collection: Collection, decoded: Decoded, settings: Settings | None
-) -> list[DeadLetter]:
+class Merge:
     """One document per log_id, changes merged field by field (`footfall.store.merge`)."""
-    fields = list(collection.merge_fields)
-    return _upserts(
-        mongo,
-        [
-            ([entry], merge.change_update(change, merge.version(entry.entry_id), fields))
-            for entry, change in decoded
-        ],
-    )
+
+    #: The fields a change may set (a purge removes them).
+    fields: ClassVar[list[str]] = list(UsageFields.model_fields)
+
+    def __init__(self, sink: Sink, settings: Settings) -> None:
+        self.collection = sink.collection.name
+
+    def write(self, db: Database, decoded: Decoded) -> list[DeadLetter]:
+        return _upserts(
+            db[self.collection],
+            [
+                ([entry], merge.change_update(change, merge.version(entry.entry_id), self.fields))
+                for entry, change in decoded
+            ],
+        )
 
 
-def _progress(
-    mongo: MongoCollection, collection: Collection, decoded: Decoded, settings: Settings | None
-) -> list[DeadLetter]:
-    """Every event kept raw (insert_many), then merged into its state: one bulk_write of
-    upserts, one per state, with the derived fields (`footfall.store.progress`).
+class TutorialStates:
+    """Every event kept raw (insert_many into `progress_events`), then merged into its
+    state: one bulk_write of upserts, one per state, with the derived fields
+    (`footfall.store.tutorial_states`).
 
     An event the raw collection refuses is not merged: what a state holds is always
     backed by a stored event.
     """
-    dead = _insert_many(mongo.database[collection.raw_collection], decoded)
-    refused = {id(letter.entry) for letter in dead}
-    pending = progress.deltas((e, doc) for e, doc in decoded if id(e) not in refused)
-    threshold = settings.completion_threshold if settings else DEFAULT_THRESHOLD
-    return dead + _merge_states(mongo, pending, threshold)
+
+    def __init__(self, sink: Sink, settings: Settings) -> None:
+        self.collection = sink.collection.name
+        self.threshold = settings.progress.completion_threshold
+
+    def write(self, db: Database, decoded: Decoded) -> list[DeadLetter]:
+        dead = insert_documents(db[PROGRESS_EVENTS.name], decoded)
+        refused = {id(letter.entry) for letter in dead}
+        pending = tutorial_states.deltas((e, doc) for e, doc in decoded if id(e) not in refused)
+        return dead + _merge_states(db[self.collection], pending, self.threshold)
 
 
 def _merge_states(
-    mongo: MongoCollection, pending: list[progress.StateDelta], threshold: float
+    mongo: MongoCollection, pending: list[tutorial_states.StateDelta], threshold: float
 ) -> list[DeadLetter]:
     """Read the states, write them guarded by the `rev` read; again for those that
     another flusher changed (or created) in between (a duplicate key error)."""
@@ -140,7 +135,9 @@ def _merge_states(
         if not pending:
             return dead
         ids = [delta.state_id for delta in pending]
-        stored = {doc["_id"]: doc for doc in mongo.find({"_id": {"$in": ids}}, progress.READ_BACK)}
+        stored = {
+            doc["_id"]: doc for doc in mongo.find({"_id": {"$in": ids}}, tutorial_states.READ_BACK)
+        }
         updates = [delta.update(stored.get(delta.state_id), threshold) for delta in pending]
         try:
             mongo.bulk_write(updates, ordered=False)
@@ -196,13 +193,3 @@ def _refused(error: BulkWriteError, owners: Sequence[Sequence[Entry]]) -> list[D
     if error.details.get("writeConcernErrors"):
         raise TransientWriteError("write concern not satisfied") from error
     return dead
-
-
-Strategy = Callable[[MongoCollection, Collection, Decoded, Settings | None], list[DeadLetter]]
-
-#: How each `Collection.write` mode stores a batch.
-_STRATEGIES: dict[WriteMode, Strategy] = {
-    "insert": _insert,
-    "merge": _merge,
-    "progress": _progress,
-}

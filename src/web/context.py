@@ -9,7 +9,7 @@ that runs before Flask (the security guard) finds it on the ASGI scope, where
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import flask
@@ -23,6 +23,7 @@ from footfall.store.streams import Streams
 from footfall.web.client import client_ip, do_not_track
 
 if TYPE_CHECKING:
+    from footfall.ingest import Ingest
     from footfall.security.keystore import KeyStore
 
 EXTENSION = "footfall"
@@ -35,6 +36,7 @@ class Services:
     redis: Redis
     db: Database
     streams: Streams
+    ingest: Ingest
     keys: KeyStore
 
 
@@ -61,15 +63,13 @@ class ProvideServices:
 def received() -> Received:
     """The request's own facts that fill an event's defaults."""
     request = flask.request
-    settings = services().settings
     return Received(
         at=datetime.now(UTC),
         ip=client_ip(
-            request.remote_addr, request.headers.get("X-Forwarded-For"), settings.trusted_proxies
+            request.remote_addr,
+            request.headers.get("X-Forwarded-For"),
+            services().settings.api.trusted_proxies,
         ),
         user_agent=request.headers.get("User-Agent"),
         do_not_track=do_not_track(request.headers.get("DNT"), request.headers.get("Sec-GPC")),
-        future_tolerance=timedelta(seconds=settings.future_tolerance_s),
-        max_object_depth=settings.max_object_depth,
-        max_object_keys=settings.max_object_keys,
     )

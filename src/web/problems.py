@@ -7,32 +7,13 @@ RFC 6901 JSON pointer into the request body, so a client can show which field is
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from connexion.exceptions import ProblemException
-from pydantic import ValidationError
 
-FieldError = dict[str, str]
-
-
-def escape(token: str | int) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
-
-
-def pointer(path: Iterable[str | int], prefix: str = "") -> str:
-    return prefix + "".join(f"/{escape(token)}" for token in path)
-
-
-def from_pydantic(error: ValidationError, prefix: str = "") -> list[FieldError]:
-    """Pydantic's errors as pointers; a nested key refused inside a free-form object
-    carries its own pointer below the field (see `footfall.events.base`)."""
-    errors = []
-    for item in error.errors(include_url=False):
-        where = pointer(item["loc"], prefix) + (item.get("ctx") or {}).get("pointer", "")
-        errors.append({"pointer": where, "detail": item["msg"]})
-    return errors
+from footfall.pointers import FieldError
 
 
 class Invalid(ProblemException):

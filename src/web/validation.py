@@ -16,7 +16,8 @@ from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator
 from jsonschema import ValidationError
 from starlette.types import Scope
 
-from footfall.web.problems import FieldError, Invalid, pointer
+from footfall.pointers import FieldError, pointer
+from footfall.web.problems import Invalid
 
 
 class PointerJSONBodyValidator(JSONRequestBodyValidator):

@@ -12,7 +12,7 @@ number of replays give the same facts:
 
 A batch's events are combined per state with the same operators, then each state is
 one upsert: the operators over the stored facts, and the derived fields
-(`footfall.progress.completion.derive`) of the stored facts read just before, merged in
+(`footfall.tutorials.completion.derive`) of the stored facts read just before, merged in
 Python with the same operators. So that a flusher never stores a derivation of facts
 another flusher has changed since it read them, the upsert's filter names the `rev` it
 read (`rev` counts merges): if the state changed, or appeared, meanwhile, the filter
@@ -31,8 +31,8 @@ from typing import Any
 import orjson
 from pymongo import UpdateOne
 
-from footfall.progress.completion import Facts, derive, minute_of
 from footfall.store.streams import Entry
+from footfall.tutorials.completion import Facts, derive, minute_of
 
 KEY = ("username", "course_id", "tutorial_id", "language")
 Doc = dict[str, Any]

@@ -12,37 +12,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import model_validator
 from pydantic_core import PydanticCustomError
 from pymongo.database import Database
 
-from footfall.events.base import Identifier, ShortText
-from footfall.events.progress import MAX_DURATION_S
+from footfall.events.base import SpecModel
 from footfall.store.collections import COURSES, TUTORIAL_PROGRESS
 
 Source = Literal["catalogue", "events"]
-MAX_TUTORIALS = 1000
 
 
-class CatalogueTutorial(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    tutorial_id: Identifier
-    title: ShortText | None = None
-    duration_s: Annotated[float, Field(gt=0, le=MAX_DURATION_S)] | None = None
-    #: The languages it exists in; absent: every language.
-    languages: Annotated[list[Identifier], Field(max_length=100)] | None = None
+class CatalogueTutorial(SpecModel, schema="CourseTutorial"):
+    """One tutorial of a course; `languages` absent: every language."""
 
 
-class Course(BaseModel):
+class Course(SpecModel, schema="Course"):
     """`PUT /courses/{course_id}`: the course's tutorials, in course order."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    title: ShortText | None = None
-    tutorials: Annotated[list[CatalogueTutorial], Field(max_length=MAX_TUTORIALS)]
 
     @model_validator(mode="after")
     def _unique_tutorials(self) -> Self:

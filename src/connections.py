@@ -6,10 +6,10 @@ from pymongo import MongoClient
 from pymongo.database import Database
 from redis import Redis
 
-from footfall.settings import Settings
+from footfall.settings import ServerSettings
 
 
-def redis_client(settings: Settings) -> Redis:
+def redis_client(settings: ServerSettings) -> Redis:
     return Redis.from_url(
         settings.redis_url,
         socket_timeout=settings.redis_timeout_s,
@@ -18,7 +18,7 @@ def redis_client(settings: Settings) -> Redis:
     )
 
 
-def mongo_database(settings: Settings) -> Database:
+def mongo_database(settings: ServerSettings) -> Database:
     client: MongoClient = MongoClient(
         settings.mongo_uri,
         serverSelectionTimeoutMS=settings.mongo_timeout_ms,

@@ -1,7 +1,7 @@
 """One learner's progress in a course, and "is this tutorial completed?".
 
 Answers come from the stored states, whose derived fields the flusher keeps current
-(`footfall.store.progress`), so a read is one indexed query plus the course's tutorial
+(`footfall.store.tutorial_states`), so a read is one indexed query plus the course's tutorial
 list. A tutorial the learner never opened is in the list, not completed, so the course
 percentage is completed tutorials over every tutorial of the course.
 """
@@ -13,10 +13,10 @@ from typing import Any
 
 from pymongo.database import Database
 
-from footfall.progress import catalogue
-from footfall.progress.catalogue import CatalogueTutorial
 from footfall.reads.values import iso, percent
 from footfall.store.collections import TUTORIAL_PROGRESS
+from footfall.tutorials import catalogue
+from footfall.tutorials.catalogue import CatalogueTutorial
 
 State = dict[str, Any]
 

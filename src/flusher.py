@@ -1,5 +1,9 @@
 """The flusher: moves events from the Redis streams into MongoDB, a batch at a time.
 
+It is the other half of the data path (`footfall.ingest` is the first): it reads every
+sink's stream, and hands each sink its entries (`footfall.sinks`): decode, prepare,
+write. It knows no kind of event.
+
 Run any number of them (`footfall flush`); each is a consumer of one group, so each
 entry goes to one flusher. An entry is acked and deleted only after MongoDB holds its
 document (or its dead letter), so a flusher killed at any point loses nothing: its
@@ -29,18 +33,11 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from footfall.enrich import Enricher
-from footfall.events import KINDS
 from footfall.settings import Settings
-from footfall.store.collections import DEAD_LETTERS, PAGEVIEWS, STREAMED
+from footfall.sinks import SINKS, Prepare, Sink
+from footfall.store.collections import DEAD_LETTERS
 from footfall.store.streams import Entry, Streams
-from footfall.store.writers import (
-    DUPLICATE_KEY,
-    DeadLetter,
-    Prepare,
-    TransientWriteError,
-    write,
-)
+from footfall.store.writers import DUPLICATE_KEY, DeadLetter, TransientWriteError, Writer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,14 +47,17 @@ REDIS_TRANSIENT = (RedisConnectionError, RedisTimeoutError)
 
 
 class Flusher:
-    def __init__(self, settings: Settings, redis: Redis, db: Database) -> None:
-        self.settings = settings
+    def __init__(
+        self, settings: Settings, redis: Redis, db: Database, sinks: Sequence[Sink] = SINKS
+    ) -> None:
+        self.settings = settings.flusher
         self.db = db
-        self.streams = Streams(redis, settings.stream_prefix, settings.idempotency_ttl_s)
-        self.consumer = settings.consumer_name
-        self.collections = list(STREAMED)
-        self.decoders = {kind.collection: kind.decode for kind in KINDS.values()}
-        self.preparers: dict[str, Prepare] = {PAGEVIEWS.name: Enricher(settings, redis).enrich}
+        self.streams = Streams(
+            redis, settings.queue.stream_prefix, settings.queue.idempotency_ttl_s
+        )
+        self.consumer = self.settings.consumer_name
+        self.sinks = {sink.stream: _Running(sink, settings, redis) for sink in sinks}
+        self.collections = list(self.sinks)
         self.stopping = threading.Event()
         self.stored = 0
         self.dead = 0
@@ -123,19 +123,12 @@ class Flusher:
         return True
 
     def _write(self, batch: Sequence[Entry]) -> list[DeadLetter]:
-        by_collection: dict[str, list[Entry]] = defaultdict(list)
+        by_stream: dict[str, list[Entry]] = defaultdict(list)
         for entry in batch:
-            by_collection[entry.collection].append(entry)
+            by_stream[entry.collection].append(entry)
         dead: list[DeadLetter] = []
-        for name, entries in by_collection.items():
-            dead += write(
-                self.db[name],
-                STREAMED[name],
-                self.decoders[name],
-                entries,
-                self.settings,
-                self.preparers.get(name),
-            )
+        for stream, entries in by_stream.items():
+            dead += self.sinks[stream].store(self.db, entries)
         if dead:
             self._bury(dead)
         return dead
@@ -193,3 +186,19 @@ class Flusher:
                 log.warning("Redis unavailable (%s); retrying in %.1f s", error, delay)
                 self.stopping.wait(delay)
                 delay = min(delay * 2, self.settings.flush_retry_max_s)
+
+
+class _Running:
+    """A sink with its prepare step and writer built for this flusher."""
+
+    def __init__(self, sink: Sink, settings: Settings, redis: Redis) -> None:
+        self.sink = sink
+        self.prepare: Prepare | None = sink.prepare(settings, redis) if sink.prepare else None
+        self.writer: Writer = sink.writer(sink, settings)
+
+    def store(self, db: Database, entries: Sequence[Entry]) -> list[DeadLetter]:
+        decoded, dead = self.sink.decode(entries)
+        if self.prepare is not None:
+            kept = {id(doc) for doc in self.prepare([doc for _, doc in decoded])}
+            decoded = [(entry, doc) for entry, doc in decoded if id(doc) in kept]
+        return dead + self.writer.write(db, decoded)
