@@ -54,9 +54,6 @@ class EmbeddedValkey:
         if self.server.is_running():
             self.server.stop()
 
-    def kill(self) -> None:
-        self.server.terminate()
-
 
 class EmbeddedMongo:
     """A SecantusDB server in its own process, so it can be stopped and restarted."""
@@ -120,12 +117,6 @@ class EmbeddedMongo:
             self.process.kill()
             self.process.wait()
         self.process = None
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
 
 
 def _secantusd() -> str:

@@ -108,7 +108,7 @@ def keyed_client(app, db: Database, *scopes: str, **client_options: object):  # 
 @pytest.fixture
 def client(app, db):  # type: ignore[no-untyped-def]
     """Authenticated as an admin (every scope but browser): the tests of what an
-    operation does; tests/test_security.py is about who may call it."""
+    operation does; tests/test_auth_matrix.py is about who may call it."""
     return keyed_client(app, db)
 
 
