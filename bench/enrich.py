@@ -296,7 +296,9 @@ def step_costs(corpus: Corpus, enricher: Enricher, size: int) -> None:
     line("user agent, cached", f"{cost:8.1f} µs", "ua_cached_us", cost)
     sample = [parse_ip(ip) for ip in (corpus.ipv4[:4_000] + corpus.ipv6[:1_000])]
     for mode in ("snapshot", "memory"):
-        locator = GeoLocator(packaged_database(), mode=mode, cache_size=len(sample) + 1)
+        locator = GeoLocator(
+            packaged_database(), mode=mode, check_s=5.0, cache_size=len(sample) + 1
+        )
         cost = per_call(lambda locator=locator: [locator.fields(ip) for ip in sample], len(sample))
         line(
             f"GeoIP lookup, uncached, GEOIP_MODE={mode}", f"{cost:8.1f} µs", f"geo_{mode}_us", cost

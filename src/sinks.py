@@ -52,7 +52,9 @@ Prepare = Callable[[list[Doc]], list[Doc]]
 
 
 def _exit_link_privacy(settings: Settings, redis: Redis) -> Prepare:
-    return Privacy(settings.privacy, urls=("url", "page"))
+    return Privacy(
+        settings.privacy, urls=("url", "page"), cache_size=settings.enrichment.geoip_cache_size
+    )
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from footfall.settings import ProgressSettings
 from footfall.tutorials.completion import (
     Facts,
     Toggle,
@@ -17,6 +18,9 @@ from footfall.tutorials.completion import (
 )
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+#: The shipped COMPLETION_THRESHOLD.
+THRESHOLD: float = ProgressSettings.model_fields["completion_threshold"].default
 
 
 def at(minutes: float) -> datetime:
@@ -94,7 +98,9 @@ def fold(events: list[Ev]) -> Facts:
     )
 
 
-def replay(events: list[Ev], threshold: float = 0.8) -> tuple[bool, datetime | None, str | None]:
+def replay(
+    events: list[Ev], threshold: float = THRESHOLD
+) -> tuple[bool, datetime | None, str | None]:
     """The rules as a player would live them: each event in time order, once.
 
     Independent of `derive`: it keeps a running state. Auto-completion is checked at the

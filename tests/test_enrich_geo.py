@@ -67,7 +67,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture(params=["snapshot", "memory"])
 def locator(request: pytest.FixtureRequest, db_path: Path) -> GeoLocator:
-    return GeoLocator(db_path, mode=request.param, check_s=0)
+    return GeoLocator(db_path, mode=request.param, check_s=0, cache_size=1000)
 
 
 def ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
@@ -111,7 +111,7 @@ def test_address_the_database_does_not_know_gets_no_location(locator: GeoLocator
 
 def test_missing_parts_of_a_record_stay_absent(tmp_path: Path) -> None:
     path = write_db(tmp_path / "country-only.mmdb", {"81.2.69.0/24": GERMANY})
-    fields = GeoLocator(path).fields(ip("81.2.69.1"))
+    fields = GeoLocator(path, "snapshot", 5.0, 1000).fields(ip("81.2.69.1"))
     assert fields == {
         "country": {"iso_code": "DE", "name": "Germany"},
         "location": {"type": "Point", "coordinates": [9.0, 51.0]},
@@ -142,7 +142,7 @@ def test_database_rewritten_in_place_gives_the_new_answers(
 
 
 def test_replacement_is_checked_at_most_every_check_interval(db_path: Path) -> None:
-    locator = GeoLocator(db_path, check_s=3600)
+    locator = GeoLocator(db_path, "snapshot", check_s=3600, cache_size=1000)
     os.replace(write_db(db_path.with_name("new.mmdb"), {"81.2.69.0/24": PUNE}), db_path)
     assert locator.refresh() is False
     assert locator.fields(ip("81.2.69.142"))["city"] == "Paris"
@@ -160,16 +160,16 @@ def test_a_broken_replacement_keeps_the_database_in_use(locator: GeoLocator, db_
 def test_a_database_that_is_not_a_city_database_is_refused(tmp_path: Path) -> None:
     path = write_db(tmp_path / "asn.mmdb", {"81.2.69.0/24": {"x": 1}}, kind="GeoLite2-ASN")
     with pytest.raises(GeoIPError, match="not a City database"):
-        GeoLocator(path)
+        GeoLocator(path, "snapshot", 5.0, 1000)
 
 
 def test_a_missing_database_is_refused_naming_the_file(tmp_path: Path) -> None:
     with pytest.raises(GeoIPError, match=r"missing\.mmdb not found"):
-        GeoLocator(tmp_path / "missing.mmdb")
+        GeoLocator(tmp_path / "missing.mmdb", "snapshot", 5.0, 1000)
 
 
 def test_the_packaged_geolite2_database_locates_a_public_address() -> None:
-    fields = GeoLocator(packaged_database()).fields(ip("81.2.69.142"))
+    fields = GeoLocator(packaged_database(), "snapshot", 5.0, 1000).fields(ip("81.2.69.142"))
     assert fields["country"] == {"iso_code": "GB", "name": "United Kingdom"}
     assert fields["region"]["name"] == "England"
     assert fields["city"]

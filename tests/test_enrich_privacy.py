@@ -85,16 +85,19 @@ def test_a_redacted_url_never_grows_past_the_stored_limit() -> None:
 )
 def test_ip_is_truncated_to_its_24_or_48_network(address: str, truncated: str) -> None:
     assert str(truncate(parse_ip(address))) == truncated
-    assert IPReducer("truncate", "k").reduce(parse_ip(address)) == truncated
+    assert IPReducer("truncate", "k", 100).reduce(parse_ip(address)) == truncated
 
 
 def test_hashed_ip_is_keyed_stable_and_not_the_address() -> None:
     address = ipaddress.ip_address("81.2.69.142")
-    one, again = IPReducer("hash", "k1").reduce(address), IPReducer("hash", "k1").reduce(address)
-    other_key = IPReducer("hash", "k2").reduce(address)
+    one, again = (
+        IPReducer("hash", "k1", 100).reduce(address),
+        IPReducer("hash", "k1", 100).reduce(address),
+    )
+    other_key = IPReducer("hash", "k2", 100).reduce(address)
     assert one == again and one != other_key
     assert len(one) == 32 and "." not in one
-    assert IPReducer("full", "k").reduce(address) == "81.2.69.142"
+    assert IPReducer("full", "k", 100).reduce(address) == "81.2.69.142"
 
 
 def view(log_id: str, **fields: object) -> dict[str, object]:
@@ -149,7 +152,7 @@ def test_ip_storage_setting_decides_the_stored_address(
 
 def test_ip_hash_mode_stores_a_keyed_hash(settings: Settings, redis: Redis) -> None:
     (doc,) = enricher(settings, redis, ip_storage="hash", ip_hash_secret="s3").enrich([view("1")])
-    assert doc["ip"] == IPReducer("hash", "s3").reduce(ipaddress.ip_address("81.2.69.142"))
+    assert doc["ip"] == IPReducer("hash", "s3", 100).reduce(ipaddress.ip_address("81.2.69.142"))
     assert doc["country"]["iso_code"] == "GB"
 
 

@@ -15,7 +15,7 @@ from footfall.tutorials.completion import (
     minutes_in,
     minutes_needed,
 )
-from tests.progress_helpers import T0, Ev, at, fold, replay
+from tests.progress_helpers import T0, THRESHOLD, Ev, at, fold, replay
 
 
 def watch(minutes: list[int], visit: str = "v1", start: float = 0, prefix: str = "p") -> list[Ev]:
@@ -30,7 +30,7 @@ def toggle(completed: bool, when: float, visit: str = "v1", log_id: str | None =
     return Ev(log_id or f"toggle-{when}", at(when), visit, completed=completed)
 
 
-def state(events: list[Ev], threshold: float = 0.8):  # type: ignore[no-untyped-def]
+def state(events: list[Ev], threshold: float = THRESHOLD):  # type: ignore[no-untyped-def]
     return derive(fold(events), threshold)
 
 
@@ -146,7 +146,7 @@ def test_a_toggle_alone_has_no_minutes_and_no_duration():
 
 
 def test_no_facts_is_not_completed():
-    result = derive(Facts())
+    result = derive(Facts(), THRESHOLD)
     assert (result.completed, result.completed_at, result.completion_source) == (False, None, None)
 
 

@@ -46,9 +46,7 @@ def packaged_database() -> Path:
 
 
 class GeoLocator:
-    def __init__(
-        self, path: Path, mode: Mode = "snapshot", check_s: float = 5.0, cache_size: int = 50_000
-    ) -> None:
+    def __init__(self, path: Path, mode: Mode, check_s: float, cache_size: int) -> None:
         self.path = path
         self.mode: Mode = mode
         if mode == "snapshot" and not _has_c_reader():

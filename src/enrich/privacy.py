@@ -39,7 +39,7 @@ def parse_ip(text: str) -> IPAddress:
 
 
 class IPReducer:
-    def __init__(self, mode: IPStorage, secret: str, cache_size: int = 50_000) -> None:
+    def __init__(self, mode: IPStorage, secret: str, cache_size: int) -> None:
         self.mode = mode
         self._secret = secret.encode()
         self.reduce = lru_cache(maxsize=cache_size)(self._reduce)
@@ -142,9 +142,10 @@ class Privacy:
     def __init__(
         self,
         settings: PrivacySettings,
+        *,
         free_form: tuple[str, ...] = (),
         urls: tuple[str, ...] = (),
-        cache_size: int = 50_000,
+        cache_size: int,
     ) -> None:
         self.dnt_policy = settings.dnt_policy
         self.redactor = Redactor(settings.redact_keys)

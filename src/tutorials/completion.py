@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-DEFAULT_THRESHOLD = 0.8
 MINUTE_S = 60
 
 Source = Literal["auto", "manual"]
@@ -126,7 +125,7 @@ DERIVED_FIELDS = (
 )
 
 
-def derive(facts: Facts, threshold: float = DEFAULT_THRESHOLD) -> Derived:
+def derive(facts: Facts, threshold: float) -> Derived:
     """Everything a learner sees, from the facts alone."""
     total = None if facts.duration_s is None else minutes_in(facts.duration_s)
     watched = len(facts.minutes)
