@@ -26,6 +26,7 @@ from pydantic._internal._model_construction import ModelMetaclass
 from pydantic_core import PydanticCustomError
 
 from footfall import serializer, spec
+from footfall.pointers import escape
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,8 @@ def _safe(value: Any, info: Any) -> Any:
     walk = _Walk(limits)
     walk.visit(value, "")
     if walk.errors:
-        # One error for the field, carrying every bad key by pointer (footfall.web.problems
-        # expands `pointers` into one field error each).
+        # One error for the field, carrying every bad key by pointer below it
+        # (`footfall.pointers.from_pydantic` makes one field error of each).
         first = walk.errors[0]
         raise PydanticCustomError(
             first[1],
@@ -120,7 +121,7 @@ class _Walk:
         for key, item in items:
             if self.stopped:
                 return
-            here = f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
+            here = f"{pointer}/{escape(key)}"
             if isinstance(value, dict):
                 self.keys += 1
                 if self.limits is not None and self.keys > self.limits.max_object_keys:
@@ -145,9 +146,6 @@ class _Walk:
     def _stop(self, pointer: str, kind: str, detail: str) -> None:
         self.errors.append((pointer, kind, detail))
         self.stopped = True
-
-
-UtcTime = Annotated[AwareDatetime, AfterValidator(_utc)]
 
 
 def _with_rules(annotation: Any) -> Any:
