@@ -21,6 +21,7 @@ SCHEMA_OF = {
     "usage_log": "UsageLog",
     "tutorial_progress": "TutorialProgress",
     "tutorial_completion": "TutorialCompletion",
+    "visit_duration": "VisitDuration",
 }
 
 

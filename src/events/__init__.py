@@ -9,9 +9,11 @@ from footfall.events.exit_link import ExitLink
 from footfall.events.pageview import PageView
 from footfall.events.progress import TutorialCompletion, TutorialProgress
 from footfall.events.usage_log import UsageLog
+from footfall.events.visit_duration import VisitDuration
 
 KINDS: dict[str, type[Event]] = {
-    kind.kind: kind for kind in (PageView, ExitLink, UsageLog, TutorialProgress, TutorialCompletion)
+    kind.kind: kind
+    for kind in (PageView, ExitLink, UsageLog, TutorialProgress, TutorialCompletion, VisitDuration)
 }
 
 __all__ = [
@@ -23,4 +25,5 @@ __all__ = [
     "TutorialCompletion",
     "TutorialProgress",
     "UsageLog",
+    "VisitDuration",
 ]

@@ -21,6 +21,8 @@ class ExitLink(ClientFields):
     page: Annotated[LongText, Field(min_length=1)]
     page_title: ShortText | None = None
     clicked_at: UtcTime | None = None
+    #: A click on a file to download (same site or not), not only on a link that leaves.
+    download: bool | None = None
 
     def fill(self, received: Received) -> None:
         super().fill(received)

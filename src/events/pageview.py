@@ -65,6 +65,10 @@ class PageView(ClientFields):
     event_name: Identifier | None = None
     latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
     longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    #: What the in-page script sees: the screen as `WIDTHxHEIGHT` CSS pixels, and
+    #: `navigator.language` (a BCP 47 tag).
+    screen: Annotated[str, Field(max_length=32, pattern=r"^[0-9]{1,6}x[0-9]{1,6}$")] | None = None
+    language: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
     def fill(self, received: Received) -> None:
         super().fill(received)

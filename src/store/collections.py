@@ -59,6 +59,17 @@ EXIT_LINKS = Collection(
     ],
 )
 
+#: How long each page view was looked at (the in-page script's reports).
+VISIT_DURATIONS = Collection(
+    name="visit_durations",
+    validator=validators.VISIT_DURATION,
+    indexes=[
+        _log_id_unique(),
+        IndexModel([("pageview_log_id", ASCENDING)], name="pageview_log_id"),
+        IndexModel([("at", DESCENDING)], name="at"),
+    ],
+)
+
 USAGE_LOGS = Collection(
     name="usage_logs",
     validator=validators.USAGE_LOG,
@@ -137,7 +148,7 @@ COURSES = Collection(
 
 #: Collections fed by a stream, by name.
 STREAMED: dict[str, Collection] = {
-    c.name: c for c in (PAGEVIEWS, EXIT_LINKS, USAGE_LOGS, TUTORIAL_PROGRESS)
+    c.name: c for c in (PAGEVIEWS, EXIT_LINKS, USAGE_LOGS, TUTORIAL_PROGRESS, VISIT_DURATIONS)
 }
 
 ALL: list[Collection] = [*STREAMED.values(), PROGRESS_EVENTS, COURSES, DEAD_LETTERS, API_KEYS]

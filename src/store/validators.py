@@ -109,6 +109,8 @@ PAGEVIEW = _schema(
         "event_name": _string(128),
         "latitude": {**NUMBER, "minimum": -90, "maximum": 90},
         "longitude": {**NUMBER, "minimum": -180, "maximum": 180},
+        "screen": _string(32),
+        "language": _string(64),
         **_ENRICHED,
     },
 )
@@ -121,6 +123,20 @@ EXIT_LINK = _schema(
         "page": _string(2048),
         "page_title": _string(512),
         "clicked_at": DATE,
+        "download": BOOL,
+    },
+)
+
+# How long a page was looked at (footfall.events.visit_duration); a page view may get
+# several reports, each the total so far.
+VISIT_DURATION = _schema(
+    ["log_id", "pageview_log_id", "path", "duration_s", "at", "received_at"],
+    {
+        **_CLIENT,
+        "pageview_log_id": LOG_ID,
+        "path": _string(2048, pattern="^/"),
+        "duration_s": {**NUMBER, "minimum": 0},
+        "at": DATE,
     },
 )
 

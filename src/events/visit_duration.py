@@ -1,0 +1,32 @@
+"""How long a page was looked at, as the in-page script reports it when the page is hidden.
+
+A page view is stored when the page loads, before anyone knows how long it will be
+read, and page views are append-only; so the time comes later as its own event, naming
+the page view it measures. Each report is the visible time so far (a page hidden twice
+reports twice): the page's duration is the largest report for its `pageview_log_id`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+from pydantic import Field
+
+from footfall.events.base import LogId, Received, UtcTime
+from footfall.events.pageview import ClientFields
+
+
+class VisitDuration(ClientFields):
+    kind: ClassVar[str] = "visit_duration"
+    collection: ClassVar[str] = "visit_durations"
+    browser: ClassVar[bool] = True
+
+    pageview_log_id: LogId
+    path: Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^/")]
+    duration_s: Annotated[float, Field(ge=0, le=31_536_000)]
+    at: UtcTime | None = None
+
+    def fill(self, received: Received) -> None:
+        super().fill(received)
+        if self.at is None:
+            self.at = received.at
