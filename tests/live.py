@@ -124,6 +124,18 @@ class Gate:
             sink.shutdown(socket.SHUT_WR)
 
 
+@contextmanager
+def gated_service(settings: Settings, workdir: Path) -> Iterator[tuple[Live, Gate, str]]:
+    """The service with a `Gate` in front of its API: (service, gate, the API's URL through
+    the gate). A closed gate is Footfall being down for the clients behind it."""
+    with footfall_service(settings, workdir) as live:
+        gate = Gate("127.0.0.1", int(live.origin.rsplit(":", 1)[1]))
+        try:
+            yield live, gate, f"http://127.0.0.1:{gate.port}/api/v1"
+        finally:
+            gate.stop()
+
+
 def wait_for(check: Callable[[], Any], timeout_s: float = 15.0, every_s: float = 0.1) -> Any:
     """Poll until `check()` is truthy; its last value (falsy when time ran out)."""
     deadline = time.monotonic() + timeout_s
