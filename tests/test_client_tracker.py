@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from footfall_client import NameFilter, Tracker
 from pymongo.database import Database
 
 from footfall.settings import Settings
-from footfall_client import NameFilter, Tracker
 from tests.conftest import make_key
 from tests.live import Gate, Live, gated_service, wait_for
 

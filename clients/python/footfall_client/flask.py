@@ -15,7 +15,7 @@ from typing import Any
 
 import flask
 
-from footfall_client.site import SiteOptions
+from footfall_client.site import SiteOptions, form_data
 from footfall_client.tracker import Tracker
 
 log = logging.getLogger("footfall_client")
@@ -70,7 +70,7 @@ class Footfall:
             request.method == "POST"
             and 0 < (request.content_length or 0) <= self.options.max_body_bytes
         ):
-            data = self.options.body_data(request.content_type or "", request.get_data(cache=True))
+            data = _posted(request)
         return self.options.pageview(
             path=path,
             query=request.query_string.decode(errors="replace"),
@@ -82,3 +82,13 @@ class Footfall:
             view_kwargs=request.view_args,
             request_data=data,
         )
+
+
+def _posted(request: flask.Request) -> dict[str, Any] | None:
+    """The form (as the view parsed it: the stream is read once) or a JSON object."""
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return form_data(request.form.items(multi=True))
+    if request.is_json:
+        body = request.get_json(silent=True)
+        return body if isinstance(body, dict) else None
+    return None
