@@ -20,6 +20,7 @@ from footfall.store.streams import Streams
 from footfall.web.context import EXTENSION, ProvideServices, Services
 from footfall.web.limits import BodyLimit
 from footfall.web.paths import ControlCharacters
+from footfall.web.script import serve_script
 from footfall.web.validation import validator_map
 
 SPEC_DIR = Path(__file__).parent / "openapi"
@@ -91,4 +92,5 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
         settings=settings,
     )
     app.app.extensions[EXTENSION] = services
+    serve_script(app)
     return app

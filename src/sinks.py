@@ -21,6 +21,7 @@ from footfall.enrich import Enricher
 from footfall.enrich.privacy import Privacy
 from footfall.events import Event, ExitLink, PageView, TutorialCompletion, TutorialProgress
 from footfall.events.usage_log import UsageLog, UsageLogChange
+from footfall.events.visit_duration import VisitDuration
 from footfall.settings import Settings
 from footfall.store import collections
 from footfall.store.collections import Collection
@@ -51,10 +52,15 @@ class Message(Protocol):
 Prepare = Callable[[list[Doc]], list[Doc]]
 
 
-def _exit_link_privacy(settings: Settings, redis: Redis) -> Prepare:
-    return Privacy(
-        settings.privacy, urls=("url", "page"), cache_size=settings.enrichment.geoip_cache_size
-    )
+def privacy(*urls: str) -> Callable[[Settings, Redis], Prepare]:
+    """The privacy rules (`footfall.enrich.privacy.Privacy`) as a prepare step, for a kind
+    that carries a visitor's address and these URL fields."""
+
+    def build(settings: Settings, redis: Redis) -> Prepare:
+        cache_size = settings.enrichment.geoip_cache_size
+        return Privacy(settings.privacy, urls=urls, cache_size=cache_size)
+
+    return build
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,8 @@ class Sink:
 
 SINKS: tuple[Sink, ...] = (
     Sink(collections.PAGEVIEWS, (PageView,), prepare=Enricher),
-    Sink(collections.EXIT_LINKS, (ExitLink,), prepare=_exit_link_privacy),
+    Sink(collections.EXIT_LINKS, (ExitLink,), prepare=privacy("url", "page")),
+    Sink(collections.VISIT_DURATIONS, (VisitDuration,), prepare=privacy("path")),
     Sink(collections.USAGE_LOGS, (UsageLogChange,), kinds=(UsageLog,), writer=Merge),
     Sink(
         collections.TUTORIAL_PROGRESS,

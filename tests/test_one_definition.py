@@ -113,6 +113,7 @@ def test_a_limit_changed_in_the_spec_changes_the_model_and_the_validator():
 
 def test_a_model_that_declares_a_field_against_its_spec_is_caught():
     """The drift this file guards against: a class body overriding a spec field."""
+
     class Drifted(PageView):
         path: Annotated[str, Field(max_length=4096)]  # type: ignore[assignment]
 

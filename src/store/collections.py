@@ -56,6 +56,16 @@ EXIT_LINKS = Collection(
     ],
 )
 
+VISIT_DURATIONS = Collection(
+    name="visit_durations",
+    schema="StoredVisitDuration",
+    indexes=[
+        _log_id_unique(),
+        IndexModel([("pageview_log_id", ASCENDING)], name="pageview_log_id"),
+        IndexModel([("at", DESCENDING)], name="at"),
+    ],
+)
+
 USAGE_LOGS = Collection(
     name="usage_logs",
     schema="StoredUsageLog",
