@@ -33,7 +33,7 @@ def init_db_command() -> None:
 
     settings = Settings()
     _logging(settings)
-    init_db(mongo_database(settings.servers))
+    init_db(mongo_database(settings.servers), settings.retention)
     click.echo("database ready")
 
 
@@ -49,7 +49,7 @@ def serve(workers: int | None, host: str | None, port: int | None) -> None:
 
     settings = Settings()
     _logging(settings)
-    init_db(mongo_database(settings.servers))
+    init_db(mongo_database(settings.servers), settings.retention)
     uvicorn.run(
         "footfall.app:create_app",
         factory=True,

@@ -52,9 +52,8 @@ Prepare = Callable[[list[Doc]], list[Doc]]
 
 
 def _exit_link_privacy(settings: Settings, redis: Redis) -> Prepare:
-    return Privacy(
-        settings.privacy, urls=("url", "page"), cache_size=settings.enrichment.geoip_cache_size
-    )
+    cache_size = settings.enrichment.geoip_cache_size
+    return Privacy.of(collections.EXIT_LINKS, settings.privacy, cache_size)
 
 
 @dataclass(frozen=True)
