@@ -188,6 +188,9 @@ ERASURES = Collection(
     indexes=[IndexModel([("erased_at", DESCENDING)], name="erased_at")],
 )
 
+#: Where a resumable pass over stored documents (footfall.reapply) left off.
+CHECKPOINTS = Collection(name="checkpoints", schema="StoredCheckpoint")
+
 #: Every collection `init-db` makes: each one defined above, in order (a new definition
 #: needs no other line).
 ALL: list[Collection] = [
