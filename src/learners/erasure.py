@@ -8,9 +8,10 @@ In order:
    before that moment: it may have checked the records before step 1 and be writing
    them now.
 3. Every collection that names a learner (`Collection.learner`) loses their documents:
-   a `delete_many` by the learner's field (an index starts with it). Usage logs are
-   purged to a tombstone (`log_id` only) the way a hard DELETE purges one, so that a
-   change still queued for one of those sessions cannot bring its data back.
+   a `delete_many` by the learner's field (an index starts with it). A merged
+   collection (`Learner.tombstone`: usage logs) is purged to a tombstone (`log_id`
+   only) the way a hard DELETE purges one, so that a change still queued for one of
+   those sessions cannot bring its data back.
 4. The audit record: who, when, how many documents per collection, what was still in
    flight; never the learner's name nor their data.
 
@@ -32,7 +33,7 @@ from footfall.learners.subject import Subject, about_learners
 from footfall.settings import Settings
 from footfall.sinks import SINKS
 from footfall.store import merge
-from footfall.store.collections import ERASURES, USAGE_LOGS, Collection
+from footfall.store.collections import ERASURES, Collection
 from footfall.store.streams import Streams
 from footfall.store.writers import Merge
 
@@ -109,7 +110,7 @@ def _erase(db: Database, collection: Collection, subject: Subject, at_ms: int) -
     if query is None:
         return 0
     mongo = db[collection.name]
-    if collection is not USAGE_LOGS:
+    if collection.learner is None or not collection.learner.tombstone:
         return mongo.delete_many(query).deleted_count
     # A purge newer than every change accepted up to the erasure (merge versions sort
     # by stream id): those changes, still queued, find a tombstone and set nothing.

@@ -25,6 +25,10 @@ class Learner:
     field: str
     #: Which of a learner's names it holds: the username, or their user id in a tool.
     identity: Literal["username", "user_id"] = "username"
+    #: Erased to a tombstone (the `log_id` alone, as a hard delete leaves it) rather than
+    #: deleted: a merged collection, where a change still queued would otherwise bring
+    #: back part of a document (footfall.store.merge).
+    tombstone: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,7 @@ USAGE_LOGS = Collection(
         IndexModel([("user_id", ASCENDING), ("tool_id", ASCENDING)], name="user_tool"),
         IndexModel([("tool_id", ASCENDING)], name="tool_id"),
     ],
-    learner=Learner("user_id", identity="user_id"),
+    learner=Learner("user_id", identity="user_id", tombstone=True),
     retention=Retention("start_dt", "retention_days_usage_logs"),
 )
 
