@@ -14,6 +14,9 @@ import click
 
 from footfall.connections import mongo_database, redis_client
 from footfall.enrich.cli import events
+from footfall.export import export
+from footfall.learners.cli import learners
+from footfall.reapply.cli import progress, redact_command
 from footfall.security.cli import dev_key, keys_group
 from footfall.settings import Settings
 
@@ -33,7 +36,7 @@ def init_db_command() -> None:
 
     settings = Settings()
     _logging(settings)
-    init_db(mongo_database(settings.servers))
+    init_db(mongo_database(settings.servers), settings.retention)
     click.echo("database ready")
 
 
@@ -49,7 +52,7 @@ def serve(workers: int | None, host: str | None, port: int | None) -> None:
 
     settings = Settings()
     _logging(settings)
-    init_db(mongo_database(settings.servers))
+    init_db(mongo_database(settings.servers), settings.retention)
     uvicorn.run(
         "footfall.app:create_app",
         factory=True,
@@ -193,6 +196,10 @@ def _has(module: str) -> bool:
 
 main.add_command(events)
 main.add_command(keys_group)
+main.add_command(learners)
+main.add_command(progress)
+main.add_command(redact_command)
+main.add_command(export)
 
 if __name__ == "__main__":
     main()

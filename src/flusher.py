@@ -33,6 +33,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from footfall.learners.queue import ErasureRecords
 from footfall.settings import Settings
 from footfall.sinks import SINKS, Prepare, Sink
 from footfall.store.collections import DEAD_LETTERS
@@ -193,11 +194,13 @@ class _Running:
 
     def __init__(self, sink: Sink, settings: Settings, redis: Redis) -> None:
         self.sink = sink
-        self.prepare: Prepare | None = sink.prepare(settings, redis) if sink.prepare else None
+        self.prepare: Prepare | None = sink.prepare(sink, settings, redis) if sink.prepare else None
         self.writer: Writer = sink.writer(sink, settings)
+        self.erasures = ErasureRecords(redis, settings.queue.stream_prefix)
 
     def store(self, db: Database, entries: Sequence[Entry]) -> list[DeadLetter]:
         decoded, dead = self.sink.decode(entries)
+        decoded = self.erasures.keep(self.sink.collection, decoded)
         if self.prepare is not None:
             kept = {id(doc) for doc in self.prepare([doc for _, doc in decoded])}
             decoded = [(entry, doc) for entry, doc in decoded if id(doc) in kept]

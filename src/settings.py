@@ -178,6 +178,23 @@ class PrivacySettings(_Block):
     _split_keys = field_validator("redact_keys", mode="before")(_comma_list)
 
 
+class RetentionSettings(_Block):
+    """How long each collection keeps a document, and how an erasure meets the queue
+    (footfall.store.retention, footfall.learners)."""
+
+    # Days a document is kept after its event time (a TTL index); 0 keeps it forever.
+    retention_days_pageviews: int = Field(default=0, ge=0)
+    retention_days_exit_links: int = Field(default=0, ge=0)
+    retention_days_visit_durations: int = Field(default=0, ge=0)
+    retention_days_usage_logs: int = Field(default=0, ge=0)
+    retention_days_progress_events: int = Field(default=0, ge=0)
+    # A tutorial state, by its last activity: its facts outlive the events they merge.
+    retention_days_tutorial_states: int = Field(default=0, ge=0)
+    retention_days_dead_letters: int = Field(default=0, ge=0)
+    # How long an erasure waits for the events a flusher held when it began (at most).
+    erasure_settle_s: float = Field(default=10.0, ge=0)
+
+
 class EmbeddedSettings(_Block):
     """The embedded servers of `footfall dev`."""
 
@@ -205,6 +222,7 @@ class Settings(BaseModel):
     progress: ProgressSettings
     enrichment: EnrichmentSettings
     privacy: PrivacySettings
+    retention: RetentionSettings
     embedded: EmbeddedSettings
     logging: LogSettings
 

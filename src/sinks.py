@@ -52,15 +52,16 @@ class Message(Protocol):
 Prepare = Callable[[list[Doc]], list[Doc]]
 
 
-def privacy(*urls: str) -> Callable[[Settings, Redis], Prepare]:
-    """The privacy rules (`footfall.enrich.privacy.Privacy`) as a prepare step, for a kind
-    that carries a visitor's address and these URL fields."""
+def privacy(sink: Sink, settings: Settings, redis: Redis) -> Prepare:
+    """The privacy rules as a prepare step: for a kind that carries a visitor's address,
+    and the URLs and free-form fields its collection declares `redacted`."""
+    cache_size = settings.enrichment.geoip_cache_size
+    return Privacy.of(sink.collection, settings.privacy, cache_size)
 
-    def build(settings: Settings, redis: Redis) -> Prepare:
-        cache_size = settings.enrichment.geoip_cache_size
-        return Privacy(settings.privacy, urls=urls, cache_size=cache_size)
 
-    return build
+def enrichment(sink: Sink, settings: Settings, redis: Redis) -> Prepare:
+    """Page views' enrichment (`footfall.enrich`), which applies the privacy rules too."""
+    return Enricher(settings, redis)
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class Sink:
     #: The ingest kinds queued here (those the batch endpoint takes); default: `messages`.
     kinds: tuple[type[Event], ...] = ()
     writer: Callable[[Sink, Settings], Writer] = Insert
-    prepare: Callable[[Settings, Redis], Prepare] | None = None
+    prepare: Callable[[Sink, Settings, Redis], Prepare] | None = None
     _by_kind: dict[str, type[Message]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -101,9 +102,9 @@ class Sink:
 
 
 SINKS: tuple[Sink, ...] = (
-    Sink(collections.PAGEVIEWS, (PageView,), prepare=Enricher),
-    Sink(collections.EXIT_LINKS, (ExitLink,), prepare=privacy("url", "page")),
-    Sink(collections.VISIT_DURATIONS, (VisitDuration,), prepare=privacy("path")),
+    Sink(collections.PAGEVIEWS, (PageView,), prepare=enrichment),
+    Sink(collections.EXIT_LINKS, (ExitLink,), prepare=privacy),
+    Sink(collections.VISIT_DURATIONS, (VisitDuration,), prepare=privacy),
     Sink(collections.USAGE_LOGS, (UsageLogChange,), kinds=(UsageLog,), writer=Merge),
     Sink(
         collections.TUTORIAL_PROGRESS,

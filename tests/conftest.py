@@ -72,7 +72,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
 @pytest.fixture
 def db(settings: Settings) -> Iterator[Database]:
     database = mongo_database(settings.servers)
-    init_db(database)
+    init_db(database, settings.retention)
     yield database
     database.client.drop_database(database.name)
     database.client.close()

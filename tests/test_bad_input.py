@@ -198,3 +198,12 @@ def test_an_unknown_path_is_a_404_problem(client):
     response = client.get("/api/v1/nowhere")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_an_integer_beyond_64_bits_in_a_free_form_field_is_refused_by_pointer(client):
+    """MongoDB stores 64-bit integers at most: such an event could never be stored."""
+    body = {"path": "/", "view_args": [1, {"big": 2**64}], "view_kwargs": {"n": -(2**63) - 1}}
+    response = client.post("/api/v1/pageviews", json=body)
+    assert response.status_code == 422
+    pointers = sorted(error["pointer"] for error in response.json()["errors"])
+    assert pointers == ["/view_args/1/big", "/view_kwargs/n"]

@@ -23,6 +23,7 @@ from footfall.enrich.privacy import Privacy
 from footfall.enrich.useragent import UserAgents
 from footfall.enrich.visitors import VisitorLog
 from footfall.settings import DEVELOPMENT_SECRET, Settings
+from footfall.store.collections import PAGEVIEWS
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +53,7 @@ class Enricher:
             enrichment.returning_window_days,
             enrichment.visitor_key_secret,
         )
-        self.privacy = Privacy(
-            settings.privacy,
-            free_form=("request_data", "view_kwargs", "view_args"),
-            urls=("path", "referrer"),
-            cache_size=enrichment.geoip_cache_size,
-        )
+        self.privacy = Privacy.of(PAGEVIEWS, settings.privacy, enrichment.geoip_cache_size)
         _warn_on_development_secrets(settings)
 
     def __call__(self, docs: list[Doc]) -> list[Doc]:

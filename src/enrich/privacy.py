@@ -14,8 +14,11 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote_plus
 
+from footfall.store.collections import Redacted
+
 if TYPE_CHECKING:
     from footfall.settings import PrivacySettings
+    from footfall.store.collections import Collection
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +154,14 @@ class Privacy:
         self.redactor = Redactor(settings.redact_keys)
         self.ips = IPReducer(settings.ip_storage, settings.ip_hash_secret, cache_size)
         self.free_form, self.urls = free_form, urls
+
+    @classmethod
+    def of(cls, collection: Collection, settings: PrivacySettings, cache_size: int) -> Privacy:
+        """The rules for a collection's documents: the fields it declares `redacted`."""
+        redacted = collection.redacted or Redacted()
+        return cls(
+            settings, free_form=redacted.free_form, urls=redacted.urls, cache_size=cache_size
+        )
 
     def honours_dnt(self, doc: dict[str, Any]) -> bool:
         """The request asked not to be tracked and DNT_POLICY does not ignore it."""

@@ -93,13 +93,18 @@ def _safe(value: Any, info: Any) -> Any:
     return value
 
 
+#: The integers BSON can hold.
+INT64 = (-(2**63), 2**63 - 1)
+
+
 class _Walk:
     """Walks a free-form value once, collecting every unsafe key and the first bound
     broken: a client fixing its payload needs every bad key at once.
 
     Keys starting with `$` or holding `.` are refused, not escaped: escaping would store
-    keys no client sent (the decision is documented in the README). The shape is bounded
-    because a free-form field is stored and later read back whole.
+    keys no client sent (the decision is documented in the README). So are integers
+    beyond 64 bits: MongoDB could not store the event. The shape is bounded because a
+    free-form field is stored and later read back whole.
     """
 
     def __init__(self, limits: Limits | None) -> None:
@@ -109,6 +114,11 @@ class _Walk:
         self.stopped = False
 
     def visit(self, value: Any, pointer: str) -> None:
+        if isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
+            self.errors.append(
+                (pointer, "int_range", "integer beyond 64 bits, which MongoDB cannot store")
+            )
+            return
         if self.stopped or not isinstance(value, dict | list):
             return
         self.depth += 1

@@ -10,11 +10,44 @@ needs no migration step.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pymongo import ASCENDING, DESCENDING, GEOSPHERE, IndexModel
 
 from footfall import spec
+
+
+@dataclass(frozen=True)
+class Learner:
+    """The field naming the learner a document is about: a learner's export and erasure
+    find their documents by it, through an index that starts with it."""
+
+    field: str
+    #: Which of a learner's names it holds: the username, or their user id in a tool.
+    identity: Literal["username", "user_id"] = "username"
+    #: Erased to a tombstone (the `log_id` alone, as a hard delete leaves it) rather than
+    #: deleted: a merged collection, where a change still queued would otherwise bring
+    #: back part of a document (footfall.store.merge).
+    tombstone: bool = False
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long a document is kept: a TTL index on `time` (its event time, a date) for
+    the days of the `RetentionSettings` field `setting` (0: forever); raw exports select
+    by `time` too (footfall.store.retention, footfall.export)."""
+
+    time: str
+    setting: str
+
+
+@dataclass(frozen=True)
+class Redacted:
+    """The fields that may carry secrets: free-form objects and URLs with query strings
+    (REDACT_KEYS, at the flusher and by `footfall redact`)."""
+
+    free_form: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -23,6 +56,9 @@ class Collection:
     #: The component schema in the spec that its documents follow.
     schema: str
     indexes: list[IndexModel] = field(default_factory=list)
+    learner: Learner | None = None
+    retention: Retention | None = None
+    redacted: Redacted | None = None
 
     @property
     def validator(self) -> dict[str, Any]:
@@ -45,6 +81,11 @@ PAGEVIEWS = Collection(
         IndexModel([("location", GEOSPHERE)], name="location_2dsphere"),
         IndexModel([("event_name", ASCENDING), ("visited_at", DESCENDING)], name="event_time"),
     ],
+    learner=Learner("username"),
+    retention=Retention("visited_at", "retention_days_pageviews"),
+    redacted=Redacted(
+        free_form=("request_data", "view_kwargs", "view_args"), urls=("path", "referrer")
+    ),
 )
 
 EXIT_LINKS = Collection(
@@ -53,7 +94,11 @@ EXIT_LINKS = Collection(
     indexes=[
         _log_id_unique(),
         IndexModel([("clicked_at", DESCENDING)], name="clicked_at"),
+        IndexModel([("username", ASCENDING)], name="username"),
     ],
+    learner=Learner("username"),
+    retention=Retention("clicked_at", "retention_days_exit_links"),
+    redacted=Redacted(urls=("url", "page")),
 )
 
 VISIT_DURATIONS = Collection(
@@ -63,7 +108,11 @@ VISIT_DURATIONS = Collection(
         _log_id_unique(),
         IndexModel([("pageview_log_id", ASCENDING)], name="pageview_log_id"),
         IndexModel([("at", DESCENDING)], name="at"),
+        IndexModel([("username", ASCENDING)], name="username"),
     ],
+    learner=Learner("username"),
+    retention=Retention("at", "retention_days_visit_durations"),
+    redacted=Redacted(urls=("path",)),
 )
 
 USAGE_LOGS = Collection(
@@ -75,6 +124,8 @@ USAGE_LOGS = Collection(
         IndexModel([("user_id", ASCENDING), ("tool_id", ASCENDING)], name="user_tool"),
         IndexModel([("tool_id", ASCENDING)], name="tool_id"),
     ],
+    learner=Learner("user_id", identity="user_id", tombstone=True),
+    retention=Retention("start_dt", "retention_days_usage_logs"),
 )
 
 DEAD_LETTERS = Collection(
@@ -85,7 +136,10 @@ DEAD_LETTERS = Collection(
             [("collection", ASCENDING), ("entry_id", ASCENDING)], unique=True, name="entry_unique"
         ),
         IndexModel([("failed_at", DESCENDING)], name="failed_at"),
+        IndexModel([("username", ASCENDING)], name="username", sparse=True),
     ],
+    learner=Learner("username"),
+    retention=Retention("failed_at", "retention_days_dead_letters"),
 )
 
 #: API keys (footfall.security.keys): looked up by their public id, never by the secret.
@@ -106,7 +160,10 @@ PROGRESS_EVENTS = Collection(
             name="course_tutorial_at",
         ),
         IndexModel([("username", ASCENDING), ("at", DESCENDING)], name="username_at"),
+        IndexModel([("at", DESCENDING)], name="at"),
     ],
+    learner=Learner("username"),
+    retention=Retention("at", "retention_days_progress_events"),
 )
 
 #: One state per learner's tutorial in one language: merged facts and what they derive.
@@ -128,7 +185,10 @@ TUTORIAL_PROGRESS = Collection(
             [("course_id", ASCENDING), ("tutorial_id", ASCENDING), ("language", ASCENDING)],
             name="course_tutorial",
         ),
+        IndexModel([("last_at", DESCENDING)], name="last_at"),
     ],
+    learner=Learner("username"),
+    retention=Retention("last_at", "retention_days_tutorial_states"),
 )
 
 #: The course catalogue: each course's tutorials, registered through the API.
@@ -137,6 +197,17 @@ COURSES = Collection(
     schema="StoredCourse",
     indexes=[IndexModel([("course_id", ASCENDING)], unique=True, name="course_id_unique")],
 )
+
+#: The audit of learner erasures (footfall.learners.erasure): who, when, how many
+#: documents; never a learner's name nor data. Kept forever.
+ERASURES = Collection(
+    name="erasures",
+    schema="StoredErasure",
+    indexes=[IndexModel([("erased_at", DESCENDING)], name="erased_at")],
+)
+
+#: Where a resumable pass over stored documents (footfall.reapply) left off.
+CHECKPOINTS = Collection(name="checkpoints", schema="StoredCheckpoint")
 
 #: Every collection `init-db` makes: each one defined above, in order (a new definition
 #: needs no other line).

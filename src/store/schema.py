@@ -8,16 +8,21 @@ from pymongo import IndexModel
 from pymongo.collection import Collection as MongoCollection
 from pymongo.database import Database
 
+from footfall.settings import RetentionSettings
+from footfall.store import retention as retention_rules
 from footfall.store.collections import ALL, Collection
 
 log = logging.getLogger(__name__)
 
 
-def init_db(db: Database) -> None:
-    """Make the database match the definitions; safe to run any number of times."""
+def init_db(db: Database, retention: RetentionSettings | None = None) -> None:
+    """Make the database match the definitions and the retention settings (read from the
+    environment when not given); safe to run any number of times."""
+    retention = retention or RetentionSettings()
     existing = set(db.list_collection_names())
     for collection in ALL:
         _apply(db, collection, exists=collection.name in existing)
+        retention_rules.apply(db, collection, retention)
 
 
 def _apply(db: Database, collection: Collection, *, exists: bool) -> None:

@@ -13,10 +13,12 @@ is built per flusher from its sink and the settings, and keeps only what it uses
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+import orjson
 from pymongo import UpdateOne
 from pymongo.collection import Collection as MongoCollection
 from pymongo.database import Database
@@ -55,7 +57,7 @@ class DeadLetter:
     details: Any = None
 
     def document(self) -> dict[str, Any]:
-        return {
+        doc = {
             "collection": self.entry.collection,
             "entry_id": self.entry.entry_id,
             "payload": self.entry.payload.decode(errors="replace"),
@@ -63,6 +65,12 @@ class DeadLetter:
             "details": self.details,
             "failed_at": datetime.now(UTC),
         }
+        # The learner it names, so that a learner's export and erasure find it by index.
+        with suppress(ValueError):
+            data = orjson.loads(self.entry.payload)
+            if isinstance(data, dict) and isinstance(data.get("username"), str):
+                doc["username"] = data["username"]
+        return doc
 
 
 class Insert:

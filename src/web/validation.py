@@ -7,12 +7,17 @@ payload needs every bad field, by pointer, and "JSON but wrong" (422) told apart
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncGenerator
 from typing import Any
 
 from connexion.datastructures import MediaTypeDict
-from connexion.exceptions import BadRequestProblem
-from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator
+from connexion.exceptions import BadRequestProblem, NonConformingResponseBody
+from connexion.validators import (
+    VALIDATOR_MAP,
+    AbstractResponseBodyValidator,
+    JSONRequestBodyValidator,
+)
 from jsonschema import ValidationError
 from starlette.types import Scope
 
@@ -52,6 +57,24 @@ def _field_errors(error: ValidationError) -> list[FieldError]:
     return [{"pointer": pointer(path), "detail": error.message}]
 
 
+class NDJSONResponseBodyValidator(AbstractResponseBodyValidator):
+    """An NDJSON answer (`application/x-ndjson`: exports) is one JSON value per line;
+    connexion's JSON validator would read it as one document and refuse it."""
+
+    def _parse(self, stream: Any) -> Any:
+        lines = b"".join(stream).decode(self._encoding).splitlines()
+        try:
+            return [json.loads(line) for line in lines]
+        except ValueError as error:
+            raise NonConformingResponseBody(f"a line is not JSON: {error}") from None
+
+    def _validate(self, body: Any) -> dict | None:
+        return None
+
+
 def validator_map() -> dict[str, Any]:
     body = MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": PointerJSONBodyValidator})
-    return {**VALIDATOR_MAP, "body": body}
+    response = MediaTypeDict(
+        {**VALIDATOR_MAP["response"], "application/x-ndjson": NDJSONResponseBodyValidator}
+    )
+    return {**VALIDATOR_MAP, "body": body, "response": response}
