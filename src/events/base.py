@@ -64,33 +64,38 @@ def _utc(value: datetime, info: ValidationInfo) -> datetime:
 UtcTime = Annotated[AwareDatetime, AfterValidator(_utc)]
 
 
-def _refuse_unsafe_keys(value: Any, pointer: str = "", limits: _Limits | None = None) -> None:
+def _refuse_unsafe_keys(value: Any, limits: _Limits | None = None) -> None:
     """MongoDB reads `$name` as an operator and `a.b` as a path: such keys are refused.
 
     Escaping them would store keys that no client ever sent; refusing says what is
     wrong and lets the sender fix it (the decision is documented in the README).
     The same walk enforces MAX_OBJECT_DEPTH and MAX_OBJECT_KEYS (`limits`): a free-form
     field is stored and later read back whole, so its shape is bounded, not just its bytes.
+
+    Every bad key is reported, each with its pointer below the field (a client fixing
+    its payload needs all of them at once): one error whose context lists them, which
+    `footfall.web.problems.from_pydantic` turns into one `{pointer, detail}` each.
     """
-    limits = limits or _Limits()
-    if isinstance(value, dict | list):
-        limits.enter(pointer)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            escaped = key.replace("~", "~0").replace("/", "~1")
-            if key.startswith("$") or "." in key or "\x00" in key:
-                raise PydanticCustomError(
-                    "unsafe_key",
-                    "key {key!r} starts with '$' or contains '.', which MongoDB reserves",
-                    {"key": key, "pointer": f"{pointer}/{escaped}"},
-                )
-            limits.count_key()
-            _refuse_unsafe_keys(item, f"{pointer}/{escaped}", limits)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _refuse_unsafe_keys(item, f"{pointer}/{index}", limits)
-    if isinstance(value, dict | list):
-        limits.depth -= 1
+    walk = _Walk(limits or _Limits())
+    walk.visit(value, "")
+    if walk.errors:
+        first = walk.errors[0]
+        raise PydanticCustomError(
+            "unsafe_object",
+            "{detail}",
+            {"detail": first["detail"], "pointer": first["pointer"], "errors": walk.errors},
+        )
+
+
+def _unsafe(key: str) -> str | None:
+    """Why MongoDB cannot store `key` as sent, or None when it can."""
+    if key.startswith("$"):
+        return f"key {key!r} starts with '$', which MongoDB reads as an operator"
+    if "." in key:
+        return f"key {key!r} contains '.', which MongoDB reads as a path"
+    if "\x00" in key:
+        return f"key {key!r} contains a NUL character, which MongoDB cannot store"
+    return None
 
 
 class _Limits:
@@ -98,23 +103,48 @@ class _Limits:
 
     def __init__(self, max_depth: int | None = None, max_keys: int | None = None) -> None:
         self.max_depth, self.max_keys = max_depth, max_keys
+
+
+class _Walk:
+    """One walk over a free-form value, collecting every error with its pointer."""
+
+    def __init__(self, limits: _Limits) -> None:
+        self.limits = limits
         self.depth = self.keys = 0
+        self.errors: list[dict[str, str]] = []
 
-    def enter(self, pointer: str) -> None:
+    def visit(self, value: Any, pointer: str) -> None:
+        if not isinstance(value, dict | list):
+            return
+        limit = self.limits.max_depth
+        if limit is not None and self.depth >= limit:
+            self.errors.append({"pointer": pointer, "detail": f"nested deeper than {limit} levels"})
+            return  # what lies below a value too deep is not looked at
         self.depth += 1
-        if self.max_depth is not None and self.depth > self.max_depth:
-            raise PydanticCustomError(
-                "too_deep",
-                "nested deeper than {limit} levels",
-                {"limit": self.max_depth, "pointer": pointer},
-            )
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not self.count_key():
+                    break
+                at = f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}"
+                reason = _unsafe(key)
+                if reason is not None:
+                    self.errors.append({"pointer": at, "detail": reason})
+                self.visit(item, at)
+        else:
+            for index, item in enumerate(value):
+                self.visit(item, f"{pointer}/{index}")
+        self.depth -= 1
 
-    def count_key(self) -> None:
+    def count_key(self) -> bool:
+        """Count one key; past MAX_OBJECT_KEYS, report the field once and stop walking
+        (the error list stays bounded by the budget, however large the object)."""
         self.keys += 1
-        if self.max_keys is not None and self.keys > self.max_keys:
-            raise PydanticCustomError(
-                "too_many_keys", "more than {limit} keys in all", {"limit": self.max_keys}
-            )
+        limit = self.limits.max_keys
+        if limit is None or self.keys <= limit:
+            return True
+        if self.keys == limit + 1:
+            self.errors.append({"pointer": "", "detail": f"more than {limit} keys in all"})
+        return False
 
 
 def _safe(value: Any, info: ValidationInfo) -> Any:
@@ -122,8 +152,7 @@ def _safe(value: Any, info: ValidationInfo) -> Any:
     if received is None:  # decoding an accepted event: it was judged at the API
         _refuse_unsafe_keys(value)
     else:
-        limits = _Limits(received.max_object_depth, received.max_object_keys)
-        _refuse_unsafe_keys(value, limits=limits)
+        _refuse_unsafe_keys(value, _Limits(received.max_object_depth, received.max_object_keys))
     return value
 
 

@@ -26,12 +26,15 @@ def pointer(path: Iterable[str | int], prefix: str = "") -> str:
 
 
 def from_pydantic(error: ValidationError, prefix: str = "") -> list[FieldError]:
-    """Pydantic's errors as pointers; a nested key refused inside a free-form object
-    carries its own pointer below the field (see `footfall.events.base`)."""
+    """Pydantic's errors as pointers. A free-form object refused for what lies inside
+    it lists each bad place in its context (`errors`, pointers below the field; see
+    `footfall.events.base`): each becomes an error of its own."""
     errors = []
     for item in error.errors(include_url=False):
-        where = pointer(item["loc"], prefix) + (item.get("ctx") or {}).get("pointer", "")
-        errors.append({"pointer": where, "detail": item["msg"]})
+        field = pointer(item["loc"], prefix)
+        ctx = item.get("ctx") or {}
+        inner = ctx.get("errors") or [{"pointer": ctx.get("pointer", ""), "detail": item["msg"]}]
+        errors.extend({"pointer": field + e["pointer"], "detail": e["detail"]} for e in inner)
     return errors
 
 
