@@ -18,6 +18,7 @@ from footfall.settings import Settings
 from footfall.store.streams import Streams
 from footfall.web.context import EXTENSION, ProvideServices, Services
 from footfall.web.limits import BodyLimit
+from footfall.web.methods import AllowedMethods
 from footfall.web.paths import ControlCharacters
 from footfall.web.validation import validator_map
 
@@ -66,15 +67,17 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
     )
     before_errors = MiddlewarePosition.BEFORE_EXCEPTION
     app.add_middleware(ProvideServices, position=before_errors, services=services)
+    spec = yaml.safe_load((SPEC_DIR / SPEC_FILE).read_text())
     app.add_middleware(
         Cors,
         position=before_errors,
         origins=keys.browser_origins,
-        routes=browser_routes(yaml.safe_load((SPEC_DIR / SPEC_FILE).read_text())),
+        routes=browser_routes(spec),
         max_age_s=settings.cors_max_age_s,
     )
     app.add_middleware(BodyLimit, position=before_errors, max_bytes=settings.max_request_bytes)
     app.add_middleware(ControlCharacters, position=before_errors)
+    app.add_middleware(AllowedMethods, position=before_errors, spec=spec)
     app.add_middleware(
         RateLimit,
         position=MiddlewarePosition.BEFORE_VALIDATION,
