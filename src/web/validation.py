@@ -16,6 +16,7 @@ from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator
 from jsonschema import ValidationError
 from starlette.types import Scope
 
+from footfall.web.parameters import NamingParameterValidator
 from footfall.web.problems import FieldError, Invalid, pointer
 
 
@@ -53,4 +54,4 @@ def _field_errors(error: ValidationError) -> list[FieldError]:
 
 def validator_map() -> dict[str, Any]:
     body = MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": PointerJSONBodyValidator})
-    return {**VALIDATOR_MAP, "body": body}
+    return {**VALIDATOR_MAP, "parameter": NamingParameterValidator, "body": body}
