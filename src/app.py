@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import yaml
@@ -17,6 +16,7 @@ from footfall.security.ratelimit import RateLimit, RateLimiter
 from footfall.settings import Settings
 from footfall.store.streams import Streams
 from footfall.web.context import EXTENSION, ProvideServices, Services
+from footfall.web.errors import log_errors
 from footfall.web.limits import BodyLimit
 from footfall.web.methods import AllowedMethods
 from footfall.web.paths import ControlCharacters
@@ -30,19 +30,13 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
     """A connexion app serving the spec under /api/v1, Swagger UI at /api/v1/ui/.
 
     Clients are built here, not at import, so each worker process (and each test) has
-    its own connections.
+    its own connections. Logging is the entry point's (`footfall.logs`), not this one's.
 
     Outermost first, a request meets: the services on its scope, CORS, the body limit,
     connexion's routing and security (`footfall.security.guard`), the rate limiter,
     body validation, then the handler.
     """
     settings = settings or Settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # pymongo's DEBUG logs print whole command replies, api_keys records (learner token
-    # secrets) included: they stay quiet whatever LOG_LEVEL is.
-    logging.getLogger("pymongo").setLevel(logging.INFO)
     redis = redis_client(settings)
     db = mongo_database(settings)
     streams = Streams(
@@ -84,5 +78,6 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
         limiter=RateLimiter(redis, settings.stream_prefix),
         settings=settings,
     )
+    log_errors(app)
     app.app.extensions[EXTENSION] = services
     return app

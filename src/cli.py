@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from footfall import logs
 from footfall.clients import mongo_database, redis_client
 from footfall.enrich.cli import events
 from footfall.security.cli import dev_key, keys_group
@@ -22,7 +22,9 @@ from footfall.settings import Settings
 def main() -> None:
     """Footfall: collects user-activity logs, keeps every one, turns them into answers.
 
-    Settings come from the environment and `.env` (see `.env.example`).
+    Settings come from the environment and `.env` (see `.env.example`). The commands
+    that run servers or change the database log as LOG_LEVEL and LOG_FORMAT say; the
+    short admin commands (keys, events) print their answers only.
     """
 
 
@@ -32,7 +34,7 @@ def init_db_command() -> None:
     from footfall.store.schema import init_db
 
     settings = Settings()
-    _logging(settings)
+    logs.configure(settings)
     init_db(mongo_database(settings))
     click.echo("database ready")
 
@@ -48,7 +50,7 @@ def serve(workers: int | None, host: str | None, port: int | None) -> None:
     from footfall.store.schema import init_db
 
     settings = Settings()
-    _logging(settings)
+    logs.configure(settings)
     init_db(mongo_database(settings))
     uvicorn.run(
         "footfall.app:create_app",
@@ -60,6 +62,7 @@ def serve(workers: int | None, host: str | None, port: int | None) -> None:
         proxy_headers=False,
         server_header=False,
         access_log=False,
+        log_config=logs.dict_config(settings),  # applied in every worker process
         log_level=settings.log_level.lower(),
         loop="uvloop" if _has("uvloop") else "asyncio",
         http="httptools" if _has("httptools") else "h11",
@@ -75,7 +78,7 @@ def flush() -> None:
     from footfall.store.flusher import Flusher
 
     settings = Settings()
-    _logging(settings)
+    logs.configure(settings)
     flusher = Flusher(settings, redis_client(settings), mongo_database(settings))
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: flusher.stop())
@@ -93,7 +96,7 @@ def dev(port: int | None) -> None:
     from footfall.embedded import EmbeddedMongo, EmbeddedValkey
 
     settings = Settings()
-    _logging(settings)
+    logs.configure(settings)
     data = settings.data_dir.resolve()
     redis = EmbeddedValkey(
         data / "valkey", settings.dev_redis_port, settings.redis_appendfsync
@@ -176,12 +179,6 @@ def _wait_http(url: str, children: list[subprocess.Popen[bytes]], timeout: float
         except OSError:
             time.sleep(0.2)
     raise click.ClickException(f"{url} did not answer in {timeout} s")
-
-
-def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
 
 
 def _has(module: str) -> bool:

@@ -171,3 +171,8 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    # --- Logging (footfall.logs; applied by the `footfall` commands, not by create_app) ---
+    # "text": one line per record for people; "json": one JSON object per line (time,
+    # level, logger, message, and fields such as status, method and path) for collectors.
+    log_format: Literal["text", "json"] = "text"
