@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from footfall import logs
+from footfall import logs, reach
 from footfall.clients import mongo_database, redis_client
 from footfall.enrich.cli import events
 from footfall.security.cli import dev_key, keys_group
@@ -111,6 +112,7 @@ def dev(port: int | None) -> None:
         base = f"http://{settings.host}:{api_port}/api/v1"
         _wait_http(f"{base}/health", children)
         api_key = _dev_key(settings, mongo.uri, data, [settings.host, "localhost"], api_port)
+        reach.record(data, redis.url, mongo.uri, base)  # for the other commands
         for name, value in [
             ("api", base),
             ("swagger ui", f"{base}/ui/"),
@@ -122,6 +124,7 @@ def dev(port: int | None) -> None:
             click.echo(f"{name}: {value}")
         _wait_children(children)
     finally:
+        reach.forget(data)
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
@@ -189,6 +192,40 @@ def _has(module: str) -> bool:
 
 main.add_command(events)
 main.add_command(keys_group)
+
+#: The servers each command needs (every command not named: MongoDB); `dev` runs its own.
+_NEEDS = {"dev": (), "serve": (reach.REDIS, reach.MONGODB), "flush": (reach.REDIS, reach.MONGODB)}
+
+
+def _reaching_servers(command: click.Command, name: str) -> None:
+    """Run `command` against a running `footfall dev`'s servers when no URL is set, and
+    answer a server out of reach with one line (`footfall.reach`), never a traceback.
+
+    Wraps the callbacks of every command, the `keys` and `events` groups' too, after
+    click parsed the arguments: `--help` needs no server."""
+    if isinstance(command, click.Group):
+        for sub_name, sub in command.commands.items():
+            _reaching_servers(sub, sub_name)
+        return
+    needs = _NEEDS.get(name, (reach.MONGODB,))
+    callback = command.callback
+    if not needs or callback is None:
+        return
+
+    @functools.wraps(callback)
+    def reaching(*args: object, **kwargs: object) -> object:
+        dev_record = reach.use_dev_servers()
+        settings = Settings()
+        reach.require(settings, needs, dev_record)
+        try:
+            return callback(*args, **kwargs)
+        except reach.CONNECTION_ERRORS as error:
+            raise reach.unreachable(settings, reach.server_of(error), dev_record) from error
+
+    command.callback = reaching
+
+
+_reaching_servers(main, "footfall")
 
 if __name__ == "__main__":
     main()
