@@ -42,7 +42,8 @@ def dict_config(settings: Settings) -> dict[str, Any]:
         "root": {"level": settings.log_level, "handlers": ["stderr"]},
         "loggers": {
             # pymongo's DEBUG logs print whole command replies, api_keys records (learner
-            # token secrets) included: they stay quiet whatever LOG_LEVEL is.
+            # token secrets) included: they stay quiet whatever LOG_LEVEL is (and
+            # footfall.clients keeps them so where this configuration is not applied).
             "pymongo": {"level": "INFO"},
             # uvicorn's own loggers go through the same handler and format.
             "uvicorn": {"handlers": [], "propagate": True},
