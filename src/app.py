@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import yaml
@@ -18,7 +17,9 @@ from footfall.security.ratelimit import RateLimit, RateLimiter
 from footfall.settings import Settings
 from footfall.store.streams import Streams
 from footfall.web.context import EXTENSION, ProvideServices, Services
+from footfall.web.errors import log_errors
 from footfall.web.limits import BodyLimit
+from footfall.web.methods import AllowedMethods
 from footfall.web.paths import ControlCharacters
 from footfall.web.script import serve_script
 from footfall.web.validation import validator_map
@@ -31,16 +32,13 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
     """A connexion app serving the spec under /api/v1, Swagger UI at /api/v1/ui/.
 
     Clients are built here, not at import, so each worker process (and each test) has
-    its own connections. Logging is the entry point's to configure (`footfall.cli`).
+    its own connections. Logging is the entry point's (`footfall.logs`), not this one's.
 
     Outermost first, a request meets: the services on its scope, CORS, the body limit,
     connexion's routing and security (`footfall.security.guard`), the rate limiter,
     body validation, then the handler.
     """
     settings = settings or Settings()
-    # pymongo's DEBUG logs print whole command replies, api_keys records (learner token
-    # secrets) included: they stay quiet whatever level the entry point configured.
-    logging.getLogger("pymongo").setLevel(logging.INFO)
     redis = redis_client(settings.servers)
     db = mongo_database(settings.servers)
     queue = settings.queue
@@ -76,21 +74,24 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
     )
     before_errors = MiddlewarePosition.BEFORE_EXCEPTION
     app.add_middleware(ProvideServices, position=before_errors, services=services)
+    spec = yaml.safe_load((SPEC_DIR / SPEC_FILE).read_text())
     app.add_middleware(
         Cors,
         position=before_errors,
         origins=keys.browser_origins,
-        routes=browser_routes(yaml.safe_load((SPEC_DIR / SPEC_FILE).read_text())),
+        routes=browser_routes(spec),
         max_age_s=security.cors_max_age_s,
     )
     app.add_middleware(BodyLimit, position=before_errors, max_bytes=settings.api.max_request_bytes)
     app.add_middleware(ControlCharacters, position=before_errors)
+    app.add_middleware(AllowedMethods, position=before_errors, spec=spec)
     app.add_middleware(
         RateLimit,
         position=MiddlewarePosition.BEFORE_VALIDATION,
         limiter=RateLimiter(redis, queue.stream_prefix),
         settings=settings,
     )
+    log_errors(app)
     app.app.extensions[EXTENSION] = services
     serve_script(app)
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import functools
 import os
 import signal
 import subprocess
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from footfall import logs, reach
 from footfall.connections import mongo_database, redis_client
 from footfall.enrich.cli import events
 from footfall.export import export
@@ -25,7 +26,9 @@ from footfall.settings import Settings
 def main() -> None:
     """Footfall: collects user-activity logs, keeps every one, turns them into answers.
 
-    Settings come from the environment and `.env` (see `.env.example`).
+    Settings come from the environment and `.env` (see `.env.example`). The commands
+    that run servers or change the database log as LOG_LEVEL and LOG_FORMAT say; the
+    short admin commands (keys, events) print their answers only.
     """
 
 
@@ -35,7 +38,7 @@ def init_db_command() -> None:
     from footfall.store.schema import init_db
 
     settings = Settings()
-    _logging(settings)
+    logs.configure(settings)
     init_db(mongo_database(settings.servers), settings.retention)
     click.echo("database ready")
 
@@ -51,7 +54,7 @@ def serve(workers: int | None, host: str | None, port: int | None) -> None:
     from footfall.store.schema import init_db
 
     settings = Settings()
-    _logging(settings)
+    logs.configure(settings)
     init_db(mongo_database(settings.servers), settings.retention)
     uvicorn.run(
         "footfall.app:create_app",
@@ -63,6 +66,7 @@ def serve(workers: int | None, host: str | None, port: int | None) -> None:
         proxy_headers=False,
         server_header=False,
         access_log=False,
+        log_config=logs.dict_config(settings),  # applied in every worker process
         log_level=settings.logging.log_level.lower(),
         loop="uvloop" if _has("uvloop") else "asyncio",
         http="httptools" if _has("httptools") else "h11",
@@ -78,7 +82,7 @@ def flush() -> None:
     from footfall.flusher import Flusher
 
     settings = Settings()
-    _logging(settings)
+    logs.configure(settings)
     flusher = Flusher(settings, redis_client(settings.servers), mongo_database(settings.servers))
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: flusher.stop())
@@ -96,7 +100,7 @@ def dev(port: int | None) -> None:
     from footfall.embedded import EmbeddedMongo, EmbeddedValkey
 
     settings = Settings()
-    _logging(settings)
+    logs.configure(settings)
     embedded = settings.embedded
     data = embedded.data_dir.resolve()
     redis = EmbeddedValkey(
@@ -112,6 +116,7 @@ def dev(port: int | None) -> None:
         base = f"http://{settings.api.host}:{api_port}/api/v1"
         _wait_http(f"{base}/health", children)
         api_key = _dev_key(settings, mongo.uri, data, [settings.api.host, "localhost"], api_port)
+        reach.record(data, redis.url, mongo.uri, base)  # for the other commands
         for name, value in [
             ("api", base),
             ("swagger ui", f"{base}/ui/"),
@@ -123,6 +128,7 @@ def dev(port: int | None) -> None:
             click.echo(f"{name}: {value}")
         _wait_children(children)
     finally:
+        reach.forget(data)
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
@@ -182,12 +188,6 @@ def _wait_http(url: str, children: list[subprocess.Popen[bytes]], timeout: float
     raise click.ClickException(f"{url} did not answer in {timeout} s")
 
 
-def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.logging.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-
-
 def _has(module: str) -> bool:
     import importlib.util
 
@@ -200,6 +200,40 @@ main.add_command(learners)
 main.add_command(progress)
 main.add_command(redact_command)
 main.add_command(export)
+
+#: The servers each command needs (every command not named: MongoDB); `dev` runs its own.
+_NEEDS = {"dev": (), "serve": (reach.REDIS, reach.MONGODB), "flush": (reach.REDIS, reach.MONGODB)}
+
+
+def _reaching_servers(command: click.Command, name: str) -> None:
+    """Run `command` against a running `footfall dev`'s servers when no URL is set, and
+    answer a server out of reach with one line (`footfall.reach`), never a traceback.
+
+    Wraps the callbacks of every command, the `keys` and `events` groups' too, after
+    click parsed the arguments: `--help` needs no server."""
+    if isinstance(command, click.Group):
+        for sub_name, sub in command.commands.items():
+            _reaching_servers(sub, sub_name)
+        return
+    needs = _NEEDS.get(name, (reach.MONGODB,))
+    callback = command.callback
+    if not needs or callback is None:
+        return
+
+    @functools.wraps(callback)
+    def reaching(*args: object, **kwargs: object) -> object:
+        dev_record = reach.use_dev_servers()
+        settings = Settings()
+        reach.require(settings, needs, dev_record)
+        try:
+            return callback(*args, **kwargs)
+        except reach.CONNECTION_ERRORS as error:
+            raise reach.unreachable(settings, reach.server_of(error), dev_record) from error
+
+    command.callback = reaching
+
+
+_reaching_servers(main, "footfall")
 
 if __name__ == "__main__":
     main()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from pymongo import MongoClient
 from pymongo.database import Database
 from redis import Redis
@@ -19,6 +21,9 @@ def redis_client(settings: ServerSettings) -> Redis:
 
 
 def mongo_database(settings: ServerSettings) -> Database:
+    # pymongo's DEBUG logs print whole command replies, api_keys records (learner token
+    # secrets) included: they stay quiet whatever LOG_LEVEL or an embedding app says.
+    logging.getLogger("pymongo").setLevel(logging.INFO)
     client: MongoClient = MongoClient(
         settings.mongo_uri,
         serverSelectionTimeoutMS=settings.mongo_timeout_ms,

@@ -205,7 +205,12 @@ class EmbeddedSettings(_Block):
 
 
 class LogSettings(_Block):
+    """Logging (footfall.logs; applied by the `footfall` commands, not by create_app)."""
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "text": one line per record for people; "json": one JSON object per line (time,
+    # level, logger, message, and fields such as status, method and path) for collectors.
+    log_format: Literal["text", "json"] = "text"
 
 
 class Settings(BaseModel):

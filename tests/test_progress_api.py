@@ -469,3 +469,17 @@ def test_registering_a_course_needs_an_admin_key(app, db):
     assert (
         keyed_client(app, db, "admin").put(f"{API}/courses/python", json=COURSE).status_code == 200
     )
+
+
+def test_a_manual_not_completed_has_the_same_source_in_both_reads(player, flush, client):
+    after = player.watch(range(3), start=0)
+    player.mark(False, after)
+    flush()
+    language = player.tutorial()["languages"][0]
+    base = f"{API}/learners/asha/courses/python/tutorials/t1/completion"
+    for query in ("", "?language=English"):
+        answer = client.get(base + query).json()
+        assert (answer["completed"], answer["completion_source"]) == (False, "manual")
+        assert answer["completion_source"] == language["completion_source"]
+    undecided = client.get(f"{API}/learners/asha/courses/python/tutorials/t2/completion").json()
+    assert undecided["completion_source"] is None

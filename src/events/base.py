@@ -93,6 +93,17 @@ def _safe(value: Any, info: Any) -> Any:
     return value
 
 
+def _reserved(key: str) -> str | None:
+    """Why MongoDB cannot take this key, in words; None when it can."""
+    if key.startswith("$"):
+        return f"key {key!r} starts with '$', which MongoDB reads as an operator"
+    if "." in key:
+        return f"key {key!r} contains '.', which MongoDB reads as a path"
+    if "\x00" in key:
+        return f"key {key!r} contains a NUL character, which MongoDB cannot store"
+    return None
+
+
 #: The integers BSON can hold.
 INT64 = (-(2**63), 2**63 - 1)
 
@@ -141,14 +152,9 @@ class _Walk:
                         f"more than {self.limits.max_object_keys} keys in all",
                     )
                     return
-                if key.startswith("$") or "." in key or "\x00" in key:
-                    self.errors.append(
-                        (
-                            here,
-                            "unsafe_key",
-                            f"key {key!r} starts with '$' or contains '.', which MongoDB reserves",
-                        )
-                    )
+                reserved = _reserved(key)
+                if reserved is not None:
+                    self.errors.append((here, "unsafe_key", reserved))
                     continue
             self.visit(item, here)
         self.depth -= 1

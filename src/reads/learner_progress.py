@@ -58,6 +58,9 @@ def completion(
         (s for s in states if s.get("completed")), key=lambda s: (s["completed_at"], s["language"])
     )
     first = done[0] if done else None
+    # Not completed: still "manual" when a toggle decided it (the README's rule, and what
+    # the progress read shows per language), null only before anything decided.
+    decided = [s["completion_source"] for s in states if s.get("completion_source")]
     return {
         "username": username,
         "course_id": course_id,
@@ -65,7 +68,7 @@ def completion(
         "language": first["language"] if first else language,
         "completed": first is not None,
         "completed_at": iso(first["completed_at"]) if first else None,
-        "completion_source": first["completion_source"] if first else None,
+        "completion_source": first["completion_source"] if first else min(decided, default=None),
     }
 
 

@@ -20,12 +20,12 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from footfall.security.scopes import BROWSER
+from footfall.web.methods import METHODS, base_path, path_pattern
 from footfall.web.problems import Unavailable, send_problem
 
 ALLOWED_HEADERS = "Content-Type, X-API-Key, X-Learner-Token"
 EXPOSED_HEADERS = "Retry-After"
 _SCOPE_KEY = "footfall.cors"
-_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 Route = tuple[re.Pattern[str], frozenset[str]]
 
@@ -44,18 +44,16 @@ def grant(scope: Scope, origin: str) -> None:
 
 def browser_routes(spec: dict[str, Any]) -> list[Route]:
     """(path pattern, methods) of every operation a browser key may call, from the spec."""
-    base = spec.get("servers", [{}])[0].get("url", "").rstrip("/")
+    base = base_path(spec)
     routes = []
     for template, item in spec.get("paths", {}).items():
         methods = frozenset(
             method.upper()
-            for method in _METHODS
+            for method in METHODS
             if method in item and _opens_to_browsers(item[method], spec)
         )
         if methods:
-            parts = re.split(r"\{[^/}]+\}", base + template)
-            pattern = "[^/]+".join(re.escape(part) for part in parts)
-            routes.append((re.compile(f"^{pattern}$"), methods))
+            routes.append((path_pattern(base + template), methods))
     return routes
 
 

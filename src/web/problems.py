@@ -15,6 +15,9 @@ from connexion.exceptions import ProblemException
 
 from footfall.pointers import FieldError
 
+#: `{parameter, in, detail}`: a query, path or header parameter by name.
+ParameterError = dict[str, str]
+
 
 class Invalid(ProblemException):
     """422: the body is JSON but breaks the schema."""
@@ -27,6 +30,20 @@ class Invalid(ProblemException):
             detail=f"{count} field{'s' if count != 1 else ''} invalid: "
             + "; ".join(f"{e['pointer'] or '/'}: {e['detail']}" for e in errors[:5]),
             ext={"errors": errors, **ext},
+        )
+
+
+class BadParameters(ProblemException):
+    """400: a parameter of the request line is malformed; `errors` names each one."""
+
+    def __init__(self, errors: list[ParameterError]) -> None:
+        count = len(errors)
+        super().__init__(
+            status=400,
+            title="Bad Request",
+            detail=f"{count} parameter{'s' if count != 1 else ''} invalid: "
+            + "; ".join(f"{e['parameter']} ({e['in']}): {e['detail']}" for e in errors[:5]),
+            ext={"errors": errors},
         )
 
 

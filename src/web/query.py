@@ -6,19 +6,26 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import flask
-from connexion.exceptions import BadRequestProblem
+
+from footfall.web.problems import BadParameters
+
+
+def parse_time(text: str) -> datetime:
+    """An RFC 3339 text as an aware UTC datetime (no offset: UTC); ValueError or
+    OverflowError when it is none. The parameter validator checks `date-time` with it."""
+    value = datetime.fromisoformat(text)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def time_param(text: str | None, name: str) -> datetime | None:
-    """An RFC 3339 query parameter as an aware UTC datetime (no offset: UTC)."""
+    """A `date-time` query parameter, already checked by the parameter validator."""
     if text is None:
         return None
     try:
-        value = datetime.fromisoformat(text)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return parse_time(text)
     except (ValueError, OverflowError):
-        # A malformed query parameter is a 400, like connexion's own parameter checks.
-        raise BadRequestProblem(detail=f"{name} is not an RFC 3339 time") from None
+        detail = "must be an RFC 3339 time"
+        raise BadParameters([{"parameter": name, "in": "query", "detail": detail}]) from None
 
 
 def page_links(page: int, per_page: int, total: int) -> dict[str, str | None]:

@@ -22,6 +22,7 @@ from jsonschema import ValidationError
 from starlette.types import Scope
 
 from footfall.pointers import FieldError, pointer
+from footfall.web.parameters import NamingParameterValidator
 from footfall.web.problems import Invalid
 
 
@@ -77,4 +78,9 @@ def validator_map() -> dict[str, Any]:
     response = MediaTypeDict(
         {**VALIDATOR_MAP["response"], "application/x-ndjson": NDJSONResponseBodyValidator}
     )
-    return {**VALIDATOR_MAP, "body": body, "response": response}
+    return {
+        **VALIDATOR_MAP,
+        "parameter": NamingParameterValidator,
+        "body": body,
+        "response": response,
+    }
