@@ -111,7 +111,7 @@ class Enricher:
 
     def _user_agent(self, doc: Doc) -> None:
         if user_agent := doc.get("user_agent"):
-            doc.update(self.agents.fields(user_agent))
+            doc.update(self.agents.fields(user_agent, doc.get("client_hints")))
 
     def _ip_location(self, doc: Doc) -> None:
         if ip := doc.get("ip"):
@@ -164,9 +164,10 @@ class Enricher:
 
 
 def _forget_client(doc: Doc) -> None:
-    """DNT 'reduce': neither the address nor the user agent is stored."""
+    """DNT 'reduce': neither the address nor the user agent (nor its hints) is stored."""
     doc.pop("ip", None)
     doc.pop("user_agent", None)
+    doc.pop("client_hints", None)
 
 
 def _no_ip(doc: Doc) -> None:

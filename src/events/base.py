@@ -35,6 +35,8 @@ class Received:
     at: datetime
     ip: str | None = None
     user_agent: str | None = None
+    #: The request's `Sec-CH-UA*` headers (footfall.events.clienthints), if any.
+    client_hints: dict[str, str] | None = None
     do_not_track: bool = False
     future_tolerance: timedelta = timedelta(minutes=5)
     max_object_depth: int = 8

@@ -17,6 +17,7 @@ from footfall.events.base import (
     ShortText,
     UtcTime,
 )
+from footfall.events.clienthints import ClientHints
 
 Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"]
 
@@ -65,8 +66,14 @@ class PageView(ClientFields):
     event_name: Identifier | None = None
     latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
     longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    client_hints: ClientHints | None = None
 
     def fill(self, received: Received) -> None:
+        # Hints describe the same client as the user agent: they are taken from the
+        # request only when the user agent is too, never mixed with a body's own agent.
+        agent_from_request = self.user_agent is None
         super().fill(received)
+        if agent_from_request and self.client_hints is None and received.client_hints:
+            self.client_hints = ClientHints.model_validate(received.client_hints)
         if self.visited_at is None:
             self.visited_at = received.at

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from footfall.events.clienthints import ClientHints
+from footfall.store.devicetypes import COARSE_TYPES, DEVICE_TYPES
+
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"]
 
 
@@ -69,12 +72,16 @@ _ENRICHED = {
             "family": _string(256),
             "brand": _string(256),
             "model": _string(256),
-            "type": {"enum": ["desktop", "mobile", "tablet", "bot", "other"]},
+            "type": {"enum": list(DEVICE_TYPES)},
+            # Matomo's device type (footfall.store.devicetypes)
+            "fine_type": {"enum": list(COARSE_TYPES)},
         },
         ["type"],
     ),
+    "client_type": _string(64),
     "is_bot": BOOL,
-    "bot_reason": _string(64),
+    "bot": _object({"name": _string(256), "category": _string(64)}),
+    "bot_reason": _string(64),  # written before issue 14; `bot.category` replaces it
     "country": _NAMED,
     "region": _NAMED,
     "city": _string(256),
@@ -109,6 +116,7 @@ PAGEVIEW = _schema(
         "event_name": _string(128),
         "latitude": {**NUMBER, "minimum": -90, "maximum": 90},
         "longitude": {**NUMBER, "minimum": -180, "maximum": 180},
+        "client_hints": _object({name: _string(512) for name in ClientHints.headers()}),
         **_ENRICHED,
     },
 )

@@ -18,6 +18,7 @@ from redis import Redis
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from footfall.events import Received
+from footfall.events.clienthints import ClientHints
 from footfall.settings import Settings
 from footfall.store.streams import Streams
 from footfall.web.client import client_ip, do_not_track
@@ -68,6 +69,7 @@ def received() -> Received:
             request.remote_addr, request.headers.get("X-Forwarded-For"), settings.trusted_proxies
         ),
         user_agent=request.headers.get("User-Agent"),
+        client_hints=ClientHints.from_request(request.headers),
         do_not_track=do_not_track(request.headers.get("DNT"), request.headers.get("Sec-GPC")),
         future_tolerance=timedelta(seconds=settings.future_tolerance_s),
         max_object_depth=settings.max_object_depth,
