@@ -87,14 +87,17 @@ class UserAgents:
         return device
 
     def _classify_uncached(self, user_agent: str, hints: tuple[tuple[str, str], ...]) -> dict:
-        # Bot, OS and client: the fast part of device-detector (well under a millisecond
-        # for most agents). The device lookup follows only for what is not a bot.
+        # The bot lookup first, and nothing else for a bot; then OS and client (the fast
+        # part of device-detector); the device lookup only for what is not a bot.
         found = DeviceDetector(
             user_agent, headers=dict(hints) or None, skip_device_detection=True
-        ).parse()
+        )
+        found.parse_bot()
         if found.is_bot():
             bot = found.all_details["bot"]
             return _bot(bot.get("name", ""), bot.get("category", ""))
+        found.skip_bot_detection = True  # done above: parse() would look again
+        found.parse()
         fields: dict[str, Any] = {}
         client, version = found.client_name(), found.client_version()
         client_type = str(found.client_type())
