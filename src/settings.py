@@ -114,7 +114,7 @@ class Settings(BaseSettings):
         return f"{socket.gethostname()}-{os.getpid()}"
 
     # --- Enrichment in the flusher (issue 3; see footfall.enrich) ---------------------------
-    # Parsed user agents kept per process, in a bounded LRU.
+    # Classified user agents kept per process, in a bounded LRU (and as many device lookups).
     ua_cache_size: int = Field(default=20_000, ge=1)
     # A MaxMind City database; None: the GeoLite2 City file of `maxminddb-geolite2`.
     geoip_db: Path | None = None
