@@ -10,7 +10,10 @@ unmatched ones, logins with passwords, DNT views and browser locations mixed in.
 
 Figures (printed, never asserted):
 - cold: a fresh enricher, every user agent, address and path seen for the first time;
-- realistic from start: a fresh enricher on a stream of returning visitors;
+- realistic from start: a fresh enricher on a stream of returning visitors; with
+  `--baseline REF` (default main) also with the user-agent classifier of that git ref
+  (ua-parser and word tables before issue 14), alternated twice in the same run, the
+  best of each kept, and their ratio;
 - warm: the same stream again, every cache filled;
 - per step, uncached: user agent parse, GeoIP lookup (both reader modes), the batch's
   first-visit Redis call;
@@ -29,9 +32,11 @@ import ipaddress
 import json
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
+import types
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -83,6 +88,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="append",
         default=[],
         help="more real user agents: one per line, or crawler-user-agents' JSON",
+    )
+    add(
+        "--baseline",
+        default="main",
+        metavar="REF",
+        help="git ref whose src/enrich/useragent.py to compare against ('' for none)",
     )
     add("--seed", type=int, default=1)
     add("--no-pin", action="store_true", help="do not pin the bench to one core")
@@ -260,6 +271,40 @@ def stream_events(args: argparse.Namespace, corpus: Corpus, rng: random.Random) 
     return docs
 
 
+# ---------------------------------------------------------------- the baseline
+
+
+class BaselineAgents:
+    """A git ref's `UserAgents` (one argument, no client hints), as the enricher calls it."""
+
+    def __init__(self, ref: str, cache_size: int) -> None:
+        root = Path(__file__).resolve().parent.parent
+        path = "src/enrich/useragent.py"
+        source = subprocess.run(
+            ["git", "-C", str(root), "show", f"{ref}:{path}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        module = types.ModuleType(f"baseline_useragent_{ref}")
+        sys.modules[module.__name__] = module
+        exec(compile(source, f"{ref}:{path}", "exec"), module.__dict__)
+        self._agents = module.UserAgents(cache_size)
+
+    def fields(self, user_agent: str, hints: Any = None) -> dict[str, Any]:
+        return self._agents.fields(user_agent)
+
+    def cache_info(self) -> Any:
+        return self._agents.cache_info()
+
+
+def enricher_for(settings: Settings, redis: Any, baseline: str | None) -> Enricher:
+    enricher = Enricher(settings, redis)
+    if baseline:
+        enricher.agents = BaselineAgents(baseline, settings.enrichment.ua_cache_size)  # type: ignore[assignment]
+    return enricher
+
+
 # ---------------------------------------------------------------- measuring
 
 
@@ -397,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
 
         cold = cold_events(corpus, rng)
         stream = stream_events(args, corpus, rng)
-        progress("cold: a fresh enricher, everything new")
+        progress("cold: a fresh enricher, everything new (the first also compiles regexes)")
         seconds = timed_enrich(Enricher(settings, redis), cold, args.batch)
         line(
             f"cold ({len(cold):,} views, all new)",
@@ -405,16 +450,39 @@ def main(argv: list[str] | None = None) -> int:
             "cold_events_s",
             len(cold) / seconds,
         )
+        if args.baseline:
+            seconds = timed_enrich(enricher_for(settings, redis, args.baseline), cold, args.batch)
+            line(
+                f"cold, baseline {args.baseline}",
+                rate(len(cold), seconds),
+                "baseline_cold_events_s",
+                len(cold) / seconds,
+            )
 
         progress(f"realistic stream: {args.events:,} views of {args.visitors:,} visitors")
-        enricher = Enricher(settings, redis)
-        seconds = timed_enrich(enricher, stream, args.batch)
+        best: dict[str, float] = {}
+        rounds = ["new", "baseline"] * 2 if args.baseline else ["new"]
+        for which in rounds:
+            fresh = enricher_for(settings, redis, args.baseline if which == "baseline" else None)
+            seconds = timed_enrich(fresh, stream, args.batch)
+            best[which] = min(best.get(which, seconds), seconds)
+            if which == "new":
+                enricher = fresh
         line(
             "realistic, from a fresh enricher",
-            rate(len(stream), seconds),
+            rate(len(stream), best["new"]),
             "fresh_events_s",
-            len(stream) / seconds,
+            len(stream) / best["new"],
         )
+        if args.baseline:
+            line(
+                f"realistic, fresh, baseline {args.baseline}",
+                rate(len(stream), best["baseline"]),
+                "baseline_fresh_events_s",
+                len(stream) / best["baseline"],
+            )
+            ratio = best["baseline"] / best["new"]
+            line("realistic: new / baseline", f"{ratio:10.2f}x", "fresh_ratio", ratio)
         seconds = timed_enrich(enricher, stream, args.batch)
         line(
             "warm (same stream again, caches filled)",
@@ -423,7 +491,10 @@ def main(argv: list[str] | None = None) -> int:
             len(stream) / seconds,
         )
         info = enricher.agents.cache_info()
-        line("user agent cache after the stream", f"{info.currsize:,} entries, {info.hits:,} hits")
+        line(
+            "user agent cache after the stream",
+            f"{info.currsize:,} entries, {enricher.agents.device_lookups:,} device lookups",
+        )
 
         progress("per step costs")
         step_costs(corpus, enricher, args.batch)

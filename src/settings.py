@@ -119,7 +119,7 @@ class ProgressSettings(_Block):
 class EnrichmentSettings(_Block):
     """What the flusher adds to a page view (footfall.enrich)."""
 
-    # Parsed user agents kept per process, in a bounded LRU.
+    # Classified user agents kept per process, in a bounded LRU (and as many device lookups).
     ua_cache_size: int = Field(default=20_000, ge=1)
     # A MaxMind City database; None: the GeoLite2 City file of `maxminddb-geolite2`.
     geoip_db: Path | None = None

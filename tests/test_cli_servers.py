@@ -94,11 +94,19 @@ def test_the_servers_commands_name_redis_when_it_is_down(tmp_path, command):
 def test_a_record_left_by_a_dev_that_is_gone_is_not_used(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     uri = f"mongodb://127.0.0.1:{_closed_port()}/"
-    record = {"pid": int(gone.stdout), "redis_url": "redis://127.0.0.1:1/0", "mongo_uri": uri,
-              "api": "http://127.0.0.1:1/api/v1"}
+    record = {
+        "pid": int(gone.stdout),
+        "redis_url": "redis://127.0.0.1:1/0",
+        "mongo_uri": uri,
+        "api": "http://127.0.0.1:1/api/v1",
+    }
     (data / "servers.json").write_text(json.dumps(record))
     done = footfall(["keys", "list"], tmp_path, DATA_DIR=str(data))
     assert done.returncode != 0

@@ -47,12 +47,13 @@ def test_a_view_with_only_path_ip_and_user_agent_is_stored_fully_enriched(
     assert stored["browser"] == {"family": "Chrome Mobile", "version": "124.0.6367.113"}
     assert stored["os"] == {"family": "Android", "version": "14"}
     assert stored["device"] == {
-        "family": "Pixel 8",
+        "type": "mobile",
+        "fine_type": "smartphone",
         "brand": "Google",
         "model": "Pixel 8",
-        "type": "mobile",
     }
-    assert stored["is_bot"] is False and "bot_reason" not in stored
+    assert stored["client_type"] == "browser"
+    assert stored["is_bot"] is False and "bot" not in stored
     # from the GeoLite2 City database that maxminddb-geolite2 ships
     assert stored["country"] == {"iso_code": "GB", "name": "United Kingdom"}
     assert stored["region"] == {"iso_code": "ENG", "name": "England"}

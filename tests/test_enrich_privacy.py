@@ -161,7 +161,9 @@ DERIVED = {
     "os",
     "device",
     "is_bot",
-    "bot_reason",
+    "bot",
+    "client_type",
+    "client_hints",
     "country",
     "region",
     "city",
@@ -175,7 +177,8 @@ DERIVED = {
 def test_dnt_reduce_keeps_the_view_without_ip_user_agent_or_what_derives_from_them(
     settings: Settings, redis: Redis
 ) -> None:
-    (doc,) = enricher(settings, redis).enrich([view("1", do_not_track=True)])
+    hints = {"sec-ch-ua-model": '"Pixel 8"'}
+    (doc,) = enricher(settings, redis).enrich([view("1", do_not_track=True, client_hints=hints)])
     assert doc["do_not_track"] is True
     assert doc["event_name"] == "event.home.view"
     assert not {"ip", "user_agent"} & set(doc)

@@ -121,3 +121,11 @@ def test_a_model_that_declares_a_field_against_its_spec_is_caught():
     assert _constraints(Drifted.model_json_schema()["properties"]["path"]) != _spec_constraints(
         schema
     )
+
+
+def test_the_fine_device_types_map_onto_the_coarse_ones_the_spec_names():
+    from footfall.store.devicetypes import COARSE_TYPES
+
+    device = load().schema("PageViewEnrichment")["properties"]["device"]["properties"]
+    assert set(COARSE_TYPES) == set(device["fine_type"]["enum"])
+    assert set(COARSE_TYPES.values()) <= set(device["type"]["enum"])

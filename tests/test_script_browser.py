@@ -299,9 +299,7 @@ def test_a_503_is_retried_after_retry_after_and_stored_once(
 ):
     host, port = service_settings.servers.redis_url.split("//")[1].split("/")[0].split(":")
     gate = Gate(host, int(port))
-    behind_gate = service_settings.replace(
-        update={"redis_url": f"redis://127.0.0.1:{gate.port}/0"}
-    )
+    behind_gate = service_settings.replace(update={"redis_url": f"redis://127.0.0.1:{gate.port}/0"})
     try:
         with footfall_service(
             service_settings, tmp_path / "gated", api_settings=behind_gate

@@ -39,7 +39,9 @@ def test_the_depth_and_key_limits_are_reported_beside_unsafe_keys(settings, db, 
     many = {"path": "/", "request_data": {"a.b": 1, "c": 2, "d": 3, "e": 4, "$f": 5}}
     errors = client.post("/api/v1/pageviews", json=many).json()["errors"]
     assert errors == [
-        {"pointer": "/request_data/a.b", "detail": "key 'a.b' contains '.', which MongoDB reads "
-         "as a path"},
+        {
+            "pointer": "/request_data/a.b",
+            "detail": "key 'a.b' contains '.', which MongoDB reads as a path",
+        },
         {"pointer": "/request_data", "detail": "more than 3 keys in all"},
     ]

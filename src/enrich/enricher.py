@@ -97,7 +97,7 @@ class Enricher:
 
     def _user_agent(self, doc: Doc) -> None:
         if user_agent := doc.get("user_agent"):
-            doc.update(self.agents.fields(user_agent))
+            doc.update(self.agents.fields(user_agent, doc.get("client_hints")))
 
     def _ip_location(self, doc: Doc) -> None:
         if ip := doc.get("ip"):

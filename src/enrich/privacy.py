@@ -191,6 +191,7 @@ class Privacy:
         if reduced:
             doc.pop("ip", None)
             doc.pop("user_agent", None)
+            doc.pop("client_hints", None)  # they describe the same client as the agent
         elif ip := doc.get("ip"):
             doc["ip"] = self.ips.reduce(ip)
 

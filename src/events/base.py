@@ -36,6 +36,8 @@ class Received:
     at: datetime
     ip: str | None = None
     user_agent: str | None = None
+    #: The request's `Sec-CH-UA*` headers (footfall.events.clienthints), if any.
+    client_hints: dict[str, str] | None = None
     do_not_track: bool = False
 
 

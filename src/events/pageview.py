@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar, get_args
 
 from footfall.events.base import Event, Received
 
@@ -28,6 +28,17 @@ class PageView(ClientFields, schema=("PageView", "Received")):
     browser: ClassVar[bool] = True
 
     def fill(self, received: Received) -> None:
+        # Hints describe the same client as the user agent: they are taken from the
+        # request only when the user agent is too, never mixed with a body's own agent.
+        agent_from_request = self.user_agent is None
         super().fill(received)
+        if agent_from_request and self.client_hints is None and received.client_hints:
+            hints = type(self).model_fields["client_hints"].annotation
+            self.client_hints = _model_of(hints).model_validate(received.client_hints)
         if self.visited_at is None:
             self.visited_at = received.at
+
+
+def _model_of(annotation: Any) -> Any:
+    """The model inside `Model | None`."""
+    return next(arg for arg in get_args(annotation) if arg is not type(None))

@@ -17,7 +17,7 @@ from pymongo.database import Database
 from redis import Redis
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from footfall.events import Received
+from footfall.events import Received, clienthints
 from footfall.settings import Settings
 from footfall.store.streams import Streams
 from footfall.web.client import client_ip, do_not_track
@@ -71,5 +71,6 @@ def received() -> Received:
             services().settings.api.trusted_proxies,
         ),
         user_agent=request.headers.get("User-Agent"),
+        client_hints=clienthints.from_request(request.headers),
         do_not_track=do_not_track(request.headers.get("DNT"), request.headers.get("Sec-GPC")),
     )
