@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from footfall.clients import mongo_database, redis_client
+from footfall.edx.cli import edx_group, import_group
 from footfall.enrich.cli import events
 from footfall.security.cli import dev_key, keys_group
 from footfall.settings import Settings
@@ -192,6 +193,8 @@ def _has(module: str) -> bool:
 
 main.add_command(events)
 main.add_command(keys_group)
+main.add_command(import_group)
+main.add_command(edx_group)
 
 if __name__ == "__main__":
     main()

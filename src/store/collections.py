@@ -135,9 +135,33 @@ COURSES = Collection(
     indexes=[IndexModel([("course_id", ASCENDING)], unique=True, name="course_id_unique")],
 )
 
+#: Open edX events (footfall.edx): imported tracking logs and live events, append-only.
+#: Reports filter by course and time, by learner, by event type.
+EDX_EVENTS = Collection(
+    name="edx_events",
+    validator=validators.EDX_EVENT,
+    indexes=[
+        _log_id_unique(),
+        IndexModel([("time", ASCENDING)], name="time"),
+        IndexModel([("context.course_id", ASCENDING), ("time", ASCENDING)], name="course_time"),
+        IndexModel([("username", ASCENDING), ("time", ASCENDING)], name="username_time"),
+        IndexModel([("event_type", ASCENDING), ("time", ASCENDING)], name="event_type_time"),
+    ],
+)
+
+#: Where each imported tracking log got to (footfall.edx.checkpoints), by source.
+EDX_IMPORTS = Collection(name="edx_imports", validator=validators.EDX_IMPORT)
+
 #: Collections fed by a stream, by name.
 STREAMED: dict[str, Collection] = {
-    c.name: c for c in (PAGEVIEWS, EXIT_LINKS, USAGE_LOGS, TUTORIAL_PROGRESS)
+    c.name: c for c in (PAGEVIEWS, EXIT_LINKS, USAGE_LOGS, TUTORIAL_PROGRESS, EDX_EVENTS)
 }
 
-ALL: list[Collection] = [*STREAMED.values(), PROGRESS_EVENTS, COURSES, DEAD_LETTERS, API_KEYS]
+ALL: list[Collection] = [
+    *STREAMED.values(),
+    PROGRESS_EVENTS,
+    COURSES,
+    DEAD_LETTERS,
+    API_KEYS,
+    EDX_IMPORTS,
+]

@@ -29,10 +29,11 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from footfall.edx.privacy import EdxPrivacy
 from footfall.enrich import Enricher
 from footfall.events import KINDS
 from footfall.settings import Settings
-from footfall.store.collections import DEAD_LETTERS, PAGEVIEWS, STREAMED
+from footfall.store.collections import DEAD_LETTERS, EDX_EVENTS, PAGEVIEWS, STREAMED
 from footfall.store.streams import Entry, Streams
 from footfall.store.writers import (
     DUPLICATE_KEY,
@@ -57,7 +58,10 @@ class Flusher:
         self.consumer = settings.consumer_name
         self.collections = list(STREAMED)
         self.decoders = {kind.collection: kind.decode for kind in KINDS.values()}
-        self.preparers: dict[str, Prepare] = {PAGEVIEWS.name: Enricher(settings, redis).enrich}
+        self.preparers: dict[str, Prepare] = {
+            PAGEVIEWS.name: Enricher(settings, redis).enrich,
+            EDX_EVENTS.name: EdxPrivacy(settings).apply,
+        }
         self.stopping = threading.Event()
         self.stored = 0
         self.dead = 0

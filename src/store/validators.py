@@ -268,3 +268,57 @@ API_KEY = _schema(
         "revoked_at": {"bsonType": ["date", "null"]},
     },
 )
+
+
+# Open edX events (footfall.edx.mapping): the typed common fields; `event`, `extra` and
+# the rest of `context` are edX's own, kept as they came.
+EDX_EVENT = _schema(
+    ["log_id", "event_type", "family", "time"],
+    {
+        "log_id": LOG_ID,
+        "event_type": _string(minLength=1),
+        "family": _string(32),
+        "time": DATE,
+        **{
+            name: _string()
+            for name in (
+                "username",
+                "event_source",
+                "name",
+                "session",
+                "page",
+                "host",
+                "referer",
+                "agent",
+                "accept_language",
+                "ip",
+                "block",
+            )
+        },
+        "context": {
+            "bsonType": "object",
+            "properties": {
+                "user_id": {"bsonType": ["int", "long", "string"]},
+                "course_id": _string(),
+                "org_id": _string(),
+                "path": _string(),
+            },
+        },
+        "event": {},
+        "extra": OBJECT,
+        "received_at": DATE,
+    },
+)
+
+# One checkpoint per imported source (footfall.edx.checkpoints).
+EDX_IMPORT = _schema(
+    ["_id", "name", "offset", "line", "updated_at"],
+    {
+        "_id": _string(128, minLength=1),
+        "name": _string(),
+        "offset": {"bsonType": ["int", "long"], "minimum": 0},
+        "line": {"bsonType": ["int", "long"], "minimum": 0},
+        "updated_at": DATE,
+        "finished_at": {"bsonType": ["date", "null"]},
+    },
+)
