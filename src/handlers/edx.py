@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from typing import Any
 
 from connexion.exceptions import BadRequestProblem
@@ -63,14 +64,14 @@ def report(name: str, course_id: str, **params: Any) -> Answer | tuple[str, int,
     if params.get("format") == "csv":
         text = io.StringIO()
         write_csv(text, found, result)
-        return text.getvalue(), 200, {"Content-Type": "text/csv; charset=utf-8"}
+        return text.getvalue(), 200, {"Content-Type": "text/csv"}
     links = page_links(page, per_page, result.total)
     return answer(
         {**document(found, query, result), "page": page, "per_page": per_page, "links": links}
     )
 
 
-def _bound(value: str | None, name: str, *, end: bool = False):  # type: ignore[no-untyped-def]
+def _bound(value: str | None, name: str, *, end: bool = False) -> datetime | None:
     try:
         return parse_bound(value, end=end)
     except ValueError as error:
