@@ -289,3 +289,26 @@ def test_times_are_stored_with_their_milliseconds_in_utc():
     assert doc["time"] == datetime(2026, 3, 2, 15, 0, 5, 123000, tzinfo=UTC)
     naive = parse_line(b'{"event_type": "x", "time": "2026-03-02T10:00:05"}')
     assert naive["time"] == datetime(2026, 3, 2, 10, 0, 5, tzinfo=UTC)
+
+
+def test_progress_is_a_bar_on_a_terminal_and_plain_lines_otherwise():
+    from footfall.edx.progress import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    bar = Progress(terminal)
+    bar.start("tracking.log.gz", 10_000_000)
+    bar.update(5_000_000, 40_000)
+    bar.finish()
+    assert "tracking.log.gz:  50%|" in terminal.getvalue()
+    assert "lines/s" in terminal.getvalue()
+    log = io.StringIO()
+    plain = Progress(log, every_s=0)
+    plain.start("x.log.gz", 1000)
+    plain.update(500, 10)
+    plain.finish()
+    assert log.getvalue().startswith("x.log.gz: 10 lines, 500 bytes 50%, ")
+    assert "\r" not in log.getvalue()
