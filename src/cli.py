@@ -14,6 +14,7 @@ import click
 
 from footfall import logs, reach
 from footfall.connections import mongo_database, redis_client
+from footfall.edx.cli import edx_group, import_group
 from footfall.enrich.cli import events
 from footfall.export import export
 from footfall.learners.cli import learners
@@ -200,6 +201,8 @@ main.add_command(learners)
 main.add_command(progress)
 main.add_command(redact_command)
 main.add_command(export)
+main.add_command(import_group)
+main.add_command(edx_group)
 
 #: The servers each command needs (every command not named: MongoDB); `dev` runs its own.
 _NEEDS = {"dev": (), "serve": (reach.REDIS, reach.MONGODB), "flush": (reach.REDIS, reach.MONGODB)}

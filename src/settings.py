@@ -186,6 +186,7 @@ class RetentionSettings(_Block):
     retention_days_pageviews: int = Field(default=0, ge=0)
     retention_days_exit_links: int = Field(default=0, ge=0)
     retention_days_visit_durations: int = Field(default=0, ge=0)
+    retention_days_edx_events: int = Field(default=0, ge=0)
     retention_days_usage_logs: int = Field(default=0, ge=0)
     retention_days_progress_events: int = Field(default=0, ge=0)
     # A tutorial state, by its last activity: its facts outlive the events they merge.

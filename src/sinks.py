@@ -17,9 +17,11 @@ from pydantic import ValidationError
 from redis import Redis
 
 from footfall import serializer
+from footfall.edx.privacy import EdxPrivacy
 from footfall.enrich import Enricher
 from footfall.enrich.privacy import Privacy
 from footfall.events import Event, ExitLink, PageView, TutorialCompletion, TutorialProgress
+from footfall.events.edx import EdxEvent
 from footfall.events.usage_log import UsageLog, UsageLogChange
 from footfall.events.visit_duration import VisitDuration
 from footfall.settings import Settings
@@ -105,6 +107,7 @@ SINKS: tuple[Sink, ...] = (
     Sink(collections.PAGEVIEWS, (PageView,), prepare=enrichment),
     Sink(collections.EXIT_LINKS, (ExitLink,), prepare=privacy),
     Sink(collections.VISIT_DURATIONS, (VisitDuration,), prepare=privacy),
+    Sink(collections.EDX_EVENTS, (EdxEvent,), prepare=EdxPrivacy.step),
     Sink(collections.USAGE_LOGS, (UsageLogChange,), kinds=(UsageLog,), writer=Merge),
     Sink(
         collections.TUTORIAL_PROGRESS,

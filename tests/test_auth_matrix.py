@@ -87,6 +87,13 @@ def example_request(path: str, operation: dict[str, Any], item: dict[str, Any]) 
             value = parameter.get("example", schema.get("example"))
             path = path.replace("{" + parameter["name"] + "}", str(value))
     request: dict[str, Any] = {"url": BASE + path}
+    required_query = {
+        parameter["name"]: parameter.get("example", resolve(parameter["schema"]).get("example"))
+        for parameter in map(resolve, operation.get("parameters", []))
+        if parameter.get("in") == "query" and parameter.get("required")
+    }
+    if required_query:
+        request["params"] = required_query
     body = operation.get("requestBody", {}).get("content", {}).get("application/json")
     if body is not None:
         examples = list(body.get("examples", {}).values())

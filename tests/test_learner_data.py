@@ -83,8 +83,18 @@ def seed(client, username: str, user_id: str, tag: str) -> None:
         "duration_s": 42.5,
         "username": username,
     }
-    response = client.post(API + "/batch", json={"items": [duration]})
-    assert response.json()["accepted"] == 1, response.json()
+    edx = {
+        "kind": "edx_event",
+        "log_id": f"{tag}-edx",
+        "event_type": "play_video",
+        "event_source": "browser",
+        "time": "2026-11-20T09:03:00+00:00",
+        "username": username,
+        "context": {"course_id": "course-v1:IITB+Py101+2026", "user_id": 7},
+        "event": "{}",
+    }
+    response = client.post(API + "/batch", json={"items": [duration, edx]})
+    assert response.json()["accepted"] == 2, response.json()
 
 
 def dead_letter(redis, settings, username: str) -> None:
@@ -160,12 +170,13 @@ def test_an_erasure_leaves_no_document_of_the_learner_and_every_one_of_another(
         "pageviews": 1,
         "exit_links": 1,
         "visit_durations": 1,
+        "edx_events": 1,
         "usage_logs": 1,
         "dead_letters": 1,
         "progress_events": 2,
         "tutorial_progress": 1,
     }
-    assert body["total"] == 8 and body["in_flight"] == 0
+    assert body["total"] == 9 and body["in_flight"] == 0
     assert holdings(db, asha) == dict.fromkeys(before, 0)
     assert holdings(db, ravi) == before
     # The usage log is a tombstone: its key, nothing of the session nor the user.
@@ -182,7 +193,7 @@ def test_the_audit_record_says_who_when_and_how_many_and_nothing_else(client, db
     answer = client.delete(f"{API}/learners/asha?user_id=u42&reference=DPR-1").json()
     audit = db[ERASURES.name].find_one({}, {"_id": 0})
     assert audit["by"].startswith("key:") and audit["reference"] == "DPR-1"
-    assert audit["counts"] == answer["counts"] and audit["total"] == 8
+    assert audit["counts"] == answer["counts"] and audit["total"] == 9
     assert set(audit) == {"erased_at", "by", "reference", "counts", "total", "in_flight"}
     assert str(db[ERASURES.name].find_one()["_id"]) == answer["audit_id"]
 

@@ -55,6 +55,8 @@ def _spec_constraints(schema: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_every_model_field_has_exactly_the_limits_its_spec_schema_writes(name):
     model = MODELS[name]
+    if model.model_config.get("extra") == "allow":
+        pytest.skip("a foreign format (edX): footfall.edx.mapping judges its fields")
     schema = load().schema(model.__spec_schema__)  # type: ignore[attr-defined]
     pydantic = model.model_json_schema()["properties"]
     for field, spec_field in schema["properties"].items():

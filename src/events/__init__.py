@@ -6,12 +6,14 @@ stream's `footfall.sinks.Sink`; the kinds by name are `footfall.sinks.KINDS`.
 """
 
 from footfall.events.base import Event, Limits, Received
+from footfall.events.edx import EdxEvent
 from footfall.events.exit_link import ExitLink
 from footfall.events.pageview import PageView
 from footfall.events.tutorial import TutorialCompletion, TutorialProgress
 from footfall.events.usage_log import UsageLog
 
 __all__ = [
+    "EdxEvent",
     "Event",
     "ExitLink",
     "Limits",

@@ -198,6 +198,25 @@ COURSES = Collection(
     indexes=[IndexModel([("course_id", ASCENDING)], unique=True, name="course_id_unique")],
 )
 
+#: Open edX events (footfall.edx): imported tracking logs and live events, append-only.
+#: Reports filter by course and time, by learner, by event type.
+EDX_EVENTS = Collection(
+    name="edx_events",
+    schema="StoredEdxEvent",
+    indexes=[
+        _log_id_unique(),
+        IndexModel([("time", ASCENDING)], name="time"),
+        IndexModel([("context.course_id", ASCENDING), ("time", ASCENDING)], name="course_time"),
+        IndexModel([("username", ASCENDING), ("time", ASCENDING)], name="username_time"),
+        IndexModel([("event_type", ASCENDING), ("time", ASCENDING)], name="event_type_time"),
+    ],
+    learner=Learner("username"),
+    retention=Retention("time", "retention_days_edx_events"),
+)
+
+#: Where each imported tracking log got to (footfall.edx.checkpoints), by source.
+EDX_IMPORTS = Collection(name="edx_imports", schema="StoredEdxImport")
+
 #: The audit of learner erasures (footfall.learners.erasure): who, when, how many
 #: documents; never a learner's name nor data. Kept forever.
 ERASURES = Collection(

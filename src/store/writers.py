@@ -80,18 +80,55 @@ class Insert:
         self.collection = sink.collection.name
 
     def write(self, db: Database, decoded: Decoded) -> list[DeadLetter]:
-        return insert_documents(db[self.collection], decoded)
+        return insert_decoded(db[self.collection], decoded)
 
 
-def insert_documents(mongo: MongoCollection, decoded: Decoded) -> list[DeadLetter]:
-    """insert_many(ordered=False) of the documents; dead letters for what is refused."""
-    if not decoded:
-        return []
+def insert_decoded(mongo: MongoCollection, decoded: Decoded) -> list[DeadLetter]:
+    """`insert_documents` of a decoded batch; a dead letter per entry refused."""
+    outcome = insert_documents(mongo, [doc for _, doc in decoded])
+    return [
+        DeadLetter(decoded[index][0], reason, details) for index, reason, details in outcome.refused
+    ]
+
+
+@dataclass(frozen=True)
+class Inserted:
+    """What one `insert_documents` did: documents stored now, already stored (their
+    log_id was), and refused for good as (index, MongoDB's reason, its details)."""
+
+    stored: int
+    duplicates: int
+    refused: list[tuple[int, str, Any]]
+
+
+def insert_documents(mongo: MongoCollection, documents: Sequence[dict[str, Any]]) -> Inserted:
+    """Append documents in one unordered insert_many: the write of every append-only
+    collection (the flusher's `insert` mode, `footfall import edx`).
+
+    A duplicate log_id is already stored; a refusal (the validator) is returned for the
+    caller to report; anything transient raises TransientWriteError, and the caller
+    writes the same documents again (duplicates are then harmless).
+    """
+    if not documents:
+        return Inserted(0, 0, [])
     try:
-        mongo.insert_many([doc for _, doc in decoded], ordered=False)
+        mongo.insert_many(documents, ordered=False)
     except BulkWriteError as error:
-        return _refused(error, [[entry] for entry, _ in decoded])
-    return []
+        refused, duplicates = [], 0
+        for write_error in error.details.get("writeErrors", []):
+            code = write_error["code"]
+            if code == DUPLICATE_KEY:
+                duplicates += 1
+            elif code in TRANSIENT_CODES:
+                raise TransientWriteError(write_error.get("errmsg", str(code))) from error
+            else:
+                reason = write_error.get("errmsg", "refused")
+                details = write_error.get("errInfo") or {"code": code}
+                refused.append((write_error["index"], reason, details))
+        if error.details.get("writeConcernErrors"):
+            raise TransientWriteError("write concern not satisfied") from error
+        return Inserted(error.details.get("nInserted", 0), duplicates, refused)
+    return Inserted(len(documents), 0, [])
 
 
 class Merge:
@@ -127,7 +164,7 @@ class TutorialStates:
         self.threshold = settings.progress.completion_threshold
 
     def write(self, db: Database, decoded: Decoded) -> list[DeadLetter]:
-        dead = insert_documents(db[PROGRESS_EVENTS.name], decoded)
+        dead = insert_decoded(db[PROGRESS_EVENTS.name], decoded)
         refused = {id(letter.entry) for letter in dead}
         pending = tutorial_states.deltas((e, doc) for e, doc in decoded if id(e) not in refused)
         return dead + _merge_states(db[self.collection], pending, self.threshold)
