@@ -34,6 +34,8 @@ def malformed(schema: dict[str, Any]) -> str | None:
         return "a,," + "b"  # an empty value between two commas
     if schema.get("format") == "date-time":
         return "yesterday"
+    if "enum" in schema:
+        return "none-of-" + "-".join(map(str, schema["enum"]))[:40]
     if "maxLength" in schema:
         return "x" * (schema["maxLength"] + 1)
     return None
@@ -57,6 +59,17 @@ def _cases() -> list[tuple[str, str, str, str, str]]:
 CASES = _cases()
 
 
+def _parameters(method: str, template: str) -> list[dict[str, Any]]:
+    item = SPEC["paths"][template]
+    return list(map(_resolve, item.get("parameters", []) + item[method].get("parameters", [])))
+
+
+def _valid(param: dict[str, Any]) -> str:
+    """A value the parameter takes: its example, its first choice, or any text."""
+    schema = param["schema"]
+    return str(param.get("example") or schema.get("example") or (schema.get("enum") or ["x1"])[0])
+
+
 def test_every_operation_with_parameters_is_tried_and_declares_its_400():
     tried = {(method, template) for method, template, *_ in CASES}
     assert ("get", "/usage-logs") in tried
@@ -76,8 +89,11 @@ def test_a_malformed_parameter_is_a_400_problem_naming_it(
     client, method, template, where, name, value
 ):
     path = template.replace("{" + name + "}", value) if where == "path" else template
-    path = re.sub(r"\{[^}]+\}", "x1", path)
-    params = {name: value} if where == "query" else {}
+    others = {p["name"]: p for p in _parameters(method, template) if p["name"] != name}
+    path = re.sub(r"\{([^}]+)\}", lambda m: _valid(others[m.group(1)]), path)
+    params = {p: _valid(q) for p, q in others.items() if q["in"] == "query" and q.get("required")}
+    if where == "query":
+        params[name] = value
     body = {"json": {}} if method in ("put", "post", "patch") else {}
     response = client.request(method.upper(), f"/api/v1{path}", params=params, **body)
     assert response.status_code == 400, response.text
