@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from footfall.connections import mongo_database, redis_client
+from footfall.deadletters.cli import dead_letters
 from footfall.enrich.cli import events
 from footfall.security.cli import dev_key, keys_group
 from footfall.settings import Settings
@@ -191,6 +192,7 @@ def _has(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+main.add_command(dead_letters)
 main.add_command(events)
 main.add_command(keys_group)
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, ConnectionFailure
+from pymongo.errors import ConnectionFailure
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -33,11 +33,11 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from footfall import deadletters
 from footfall.settings import Settings
 from footfall.sinks import SINKS, Prepare, Sink
-from footfall.store.collections import DEAD_LETTERS
 from footfall.store.streams import Entry, Streams
-from footfall.store.writers import DUPLICATE_KEY, DeadLetter, TransientWriteError, Writer
+from footfall.store.writers import DeadLetter, TransientWriteError, Writer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -129,11 +129,6 @@ class Flusher:
         dead: list[DeadLetter] = []
         for stream, entries in by_stream.items():
             dead += self.sinks[stream].store(self.db, entries)
-        if dead:
-            self._bury(dead)
-        return dead
-
-    def _bury(self, dead: list[DeadLetter]) -> None:
         for letter in dead:
             log.warning(
                 "dead letter %s %s: %s",
@@ -141,11 +136,11 @@ class Flusher:
                 letter.entry.entry_id,
                 letter.reason,
             )
-        try:
-            self.db[DEAD_LETTERS.name].insert_many([d.document() for d in dead], ordered=False)
-        except BulkWriteError as error:
-            if any(e["code"] != DUPLICATE_KEY for e in error.details["writeErrors"]):
-                raise TransientWriteError("dead letters not stored") from error
+        if dead:
+            deadletters.bury(self.db, dead)
+        refused = {id(letter.entry) for letter in dead}
+        deadletters.resolve(self.db, [entry for entry in batch if id(entry) not in refused])
+        return dead
 
     def _read(
         self, count: int | None = None, block_ms: int | None = None, *, pending: bool = False

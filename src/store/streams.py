@@ -46,6 +46,14 @@ class Entry:
     collection: str
     entry_id: str
     payload: bytes
+    #: A replayed dead letter (`footfall.deadletters`): the entry id it was first queued
+    #: under, which stays its identity (its dead letter, its merge version).
+    origin_id: str | None = None
+
+    @property
+    def first_id(self) -> str:
+        """The id the event was first queued under: its own, or that of the entry it replays."""
+        return self.origin_id or self.entry_id
 
 
 class QueueFull(Exception):
@@ -102,6 +110,14 @@ class Streams:
                 )
         return [result is not None for result in pipe.execute()]
 
+    def requeue(self, entries: Sequence[Entry]) -> None:
+        """Queue stored entries again (a dead letter's replay), each naming the entry it
+        replays (`o`), so that its identity stays that of its first queueing."""
+        pipe = self.redis.pipeline(transaction=False)
+        for entry in entries:
+            pipe.xadd(self.stream(entry.collection), {"d": entry.payload, "o": entry.first_id})
+        pipe.execute()
+
     def _refuse_when_full(self, collections: Iterable[str]) -> None:
         if self.max_length is None:
             return
@@ -148,11 +164,7 @@ class Streams:
         """Take over entries another consumer read but left unacked for `min_idle_ms`."""
         stream = self.stream(collection)
         reply = self.redis.xautoclaim(stream, GROUP, consumer, min_idle_ms, "0-0", count=count)
-        return [
-            Entry(collection, _text(entry_id), fields[b"d"])
-            for entry_id, fields in reply[1]
-            if fields
-        ]
+        return [_entry(collection, entry_id, fields) for entry_id, fields in reply[1] if fields]
 
     def done(self, entries: Sequence[Entry]) -> None:
         """Ack and delete stored entries: the stream holds only what is not stored yet."""
@@ -188,12 +200,13 @@ class Streams:
         entries = []
         for stream, items in reply:
             collection = _text(stream)[prefix_len:]
-            entries.extend(
-                Entry(collection, _text(entry_id), fields[b"d"])
-                for entry_id, fields in items
-                if fields
-            )
+            entries.extend(_entry(collection, id_, fields) for id_, fields in items if fields)
         return entries
+
+
+def _entry(collection: str, entry_id: bytes | str, fields: dict[bytes, bytes]) -> Entry:
+    origin = fields.get(b"o")
+    return Entry(collection, _text(entry_id), fields[b"d"], _text(origin) if origin else None)
 
 
 def _text(value: bytes | str) -> str:

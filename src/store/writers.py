@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pymongo import UpdateOne
@@ -54,16 +53,6 @@ class DeadLetter:
     reason: str
     details: Any = None
 
-    def document(self) -> dict[str, Any]:
-        return {
-            "collection": self.entry.collection,
-            "entry_id": self.entry.entry_id,
-            "payload": self.entry.payload.decode(errors="replace"),
-            "reason": self.reason,
-            "details": self.details,
-            "failed_at": datetime.now(UTC),
-        }
-
 
 class Insert:
     """Append-only: one insert_many; a duplicate log_id is already stored."""
@@ -99,7 +88,7 @@ class Merge:
         return _upserts(
             db[self.collection],
             [
-                ([entry], merge.change_update(change, merge.version(entry.entry_id), self.fields))
+                ([entry], merge.change_update(change, merge.version(entry.first_id), self.fields))
                 for entry, change in decoded
             ],
         )
