@@ -13,6 +13,7 @@ from connexion.options import SwaggerUIOptions
 from footfall.connections import mongo_database, redis_client
 from footfall.ingest import Ingest
 from footfall.security.cors import Cors, browser_routes
+from footfall.security.keymirror import KeyMirror
 from footfall.security.keystore import KeyStore
 from footfall.security.ratelimit import RateLimit, RateLimiter
 from footfall.settings import Settings
@@ -52,7 +53,11 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
     )
     security = settings.security
     keys = KeyStore(
-        db, security.key_cache_ttl_s, security.key_cache_size, settings.api.retry_after_s
+        db,
+        security.key_cache_ttl_s,
+        security.key_cache_size,
+        settings.api.retry_after_s,
+        KeyMirror(redis, queue.stream_prefix),
     )
     services = Services(
         settings=settings,

@@ -15,7 +15,7 @@ import click
 from footfall.connections import mongo_database, redis_client
 from footfall.deadletters.cli import dead_letters
 from footfall.enrich.cli import events
-from footfall.security.cli import dev_key, keys_group
+from footfall.security.cli import dev_key, keys_group, sync_mirror
 from footfall.settings import Settings
 
 
@@ -50,7 +50,9 @@ def serve(workers: int | None, host: str | None, port: int | None) -> None:
 
     settings = Settings()
     _logging(settings)
-    init_db(mongo_database(settings.servers))
+    db = mongo_database(settings.servers)
+    init_db(db)
+    sync_mirror(db, settings)
     uvicorn.run(
         "footfall.app:create_app",
         factory=True,
