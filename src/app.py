@@ -12,6 +12,7 @@ from connexion.options import SwaggerUIOptions
 
 from footfall.connections import mongo_database, redis_client
 from footfall.ingest import Ingest
+from footfall.metrics import api as metrics
 from footfall.security.cors import Cors, browser_routes
 from footfall.security.keymirror import KeyMirror
 from footfall.security.keystore import KeyStore
@@ -33,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
     Clients are built here, not at import, so each worker process (and each test) has
     its own connections. Logging is the entry point's to configure (`footfall.cli`).
 
-    Outermost first, a request meets: the services on its scope, CORS, the body limit,
+    Outermost first, a request meets: its metrics, the services on its scope, CORS, the body limit,
     connexion's routing and security (`footfall.security.guard`), the rate limiter,
     body validation, then the handler.
     """
@@ -78,13 +79,15 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
         strict_validation=True,
         validate_responses=settings.api.validate_responses,
     )
+    spec = yaml.safe_load((SPEC_DIR / SPEC_FILE).read_text())
     before_errors = MiddlewarePosition.BEFORE_EXCEPTION
+    metrics.install(app, spec, redis, queue.stream_prefix)
     app.add_middleware(ProvideServices, position=before_errors, services=services)
     app.add_middleware(
         Cors,
         position=before_errors,
         origins=keys.browser_origins,
-        routes=browser_routes(yaml.safe_load((SPEC_DIR / SPEC_FILE).read_text())),
+        routes=browser_routes(spec),
         max_age_s=security.cors_max_age_s,
     )
     app.add_middleware(BodyLimit, position=before_errors, max_bytes=settings.api.max_request_bytes)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from footfall import metrics
 from footfall.connections import mongo_database, redis_client
 from footfall.deadletters.cli import dead_letters
 from footfall.enrich.cli import events
@@ -53,6 +54,10 @@ def serve(workers: int | None, host: str | None, port: int | None) -> None:
     db = mongo_database(settings.servers)
     init_db(db)
     sync_mirror(db, settings)
+    metrics.multiprocess_dir()  # before a worker imports prometheus-client
+    from footfall.metrics.api import serve_internal
+
+    serve_internal(settings, redis_client(settings.servers))
     uvicorn.run(
         "footfall.app:create_app",
         factory=True,
@@ -75,11 +80,14 @@ def flush() -> None:
 
     SIGTERM or Ctrl-C finishes the batch in hand, then exits.
     """
+    os.environ.pop(metrics.ENV, None)  # a flusher's values are its own (its own port)
     from footfall.flusher import Flusher
+    from footfall.metrics.flusher import serve as serve_metrics
 
     settings = Settings()
     _logging(settings)
     flusher = Flusher(settings, redis_client(settings.servers), mongo_database(settings.servers))
+    serve_metrics(settings, flusher.streams.redis, flusher.collections)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: flusher.stop())
     flusher.run()

@@ -26,6 +26,7 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from tenacity import (
+    RetryCallState,
     Retrying,
     before_sleep_log,
     retry_if_exception_type,
@@ -34,6 +35,7 @@ from tenacity import (
 )
 
 from footfall import deadletters
+from footfall.metrics import flusher as metrics
 from footfall.settings import Settings
 from footfall.sinks import SINKS, Prepare, Sink
 from footfall.store.streams import Entry, Streams
@@ -107,17 +109,18 @@ class Flusher:
                 multiplier=0.1, max=self.settings.flush_retry_max_s, jitter=0.2
             ),
             stop=stop_any(lambda _: self.stopping.is_set()),
-            before_sleep=before_sleep_log(log, logging.WARNING),
+            before_sleep=_count_then(before_sleep_log(log, logging.WARNING), "mongodb"),
             reraise=True,
         )
         try:
             for attempt in retrying:
-                with attempt:
+                with attempt, metrics.writing() as written:
                     dead = self._write(batch)
         except MONGO_TRANSIENT:
             log.warning("stopping with %d entries not stored; they stay pending", len(batch))
             return False
         self._on_redis(lambda: self.streams.done(batch))
+        metrics.stored(batch, dead, written)
         self.stored += len(batch) - len(dead)
         self.dead += len(dead)
         return True
@@ -163,6 +166,7 @@ class Flusher:
             claimed += self.streams.claim(name, self.consumer, idle_ms, room)
         if claimed:
             log.info("claimed %d entries left pending by another flusher", len(claimed))
+            metrics.claimed(claimed)
         return claimed
 
     def _on_redis(self, call: Callable[[], T]) -> T | None:
@@ -179,8 +183,17 @@ class Flusher:
                 if self.stopping.is_set():
                     return None
                 log.warning("Redis unavailable (%s); retrying in %.1f s", error, delay)
+                metrics.retried("redis")
                 self.stopping.wait(delay)
                 delay = min(delay * 2, self.settings.flush_retry_max_s)
+
+
+def _count_then(log_it: Callable[[RetryCallState], None], server: str) -> Callable[..., None]:
+    def before_sleep(state: RetryCallState) -> None:
+        metrics.retried(server)
+        log_it(state)
+
+    return before_sleep
 
 
 class _Running:

@@ -178,6 +178,19 @@ class PrivacySettings(_Block):
     _split_keys = field_validator("redact_keys", mode="before")(_comma_list)
 
 
+class MetricsSettings(_Block):
+    """Prometheus metrics (footfall.metrics). `/api/v1/metrics` always needs a key with the
+    `metrics` (or `admin`) scope; these ports serve metrics without a key, so bind them
+    to an internal address."""
+
+    # Where the keyless listeners below bind.
+    metrics_host: str = "127.0.0.1"
+    # `footfall serve`'s own listener: every API worker's metrics and the queue's. None: none.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # A flusher's listener: its metrics and the queue's; one port per flusher process.
+    flush_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+
+
 class EmbeddedSettings(_Block):
     """The embedded servers of `footfall dev`."""
 
@@ -205,6 +218,7 @@ class Settings(BaseModel):
     progress: ProgressSettings
     enrichment: EnrichmentSettings
     privacy: PrivacySettings
+    metrics: MetricsSettings
     embedded: EmbeddedSettings
     logging: LogSettings
 

@@ -34,7 +34,7 @@ def keys_group() -> None:
     multiple=True,
     required=True,
     type=click.Choice(scopes.ALL),
-    help="ingest, browser, read or admin (admin implies ingest and read). Repeatable.",
+    help="ingest, browser, read, metrics or admin (admin implies ingest, read and metrics).",
 )
 @click.option("--origin", "origins", multiple=True, help="A browser key's page origin. Repeatable.")
 @click.option("--rate", type=click.FloatRange(min=0), help="Requests per second (0: no limit).")

@@ -22,6 +22,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from footfall.events.usage_log import UsageFields
+from footfall.metrics import tally
 from footfall.store import merge, tutorial_states
 from footfall.store.collections import PROGRESS_EVENTS
 from footfall.store.streams import Entry
@@ -71,7 +72,10 @@ def insert_documents(mongo: MongoCollection, decoded: Decoded) -> list[DeadLette
     try:
         mongo.insert_many([doc for _, doc in decoded], ordered=False)
     except BulkWriteError as error:
-        return _refused(error, [[entry] for entry, _ in decoded])
+        dead = _refused(error, [[entry] for entry, _ in decoded])
+        errors = error.details.get("writeErrors", [])
+        tally.duplicates(mongo.name, sum(e["code"] == DUPLICATE_KEY for e in errors))
+        return dead
     return []
 
 
