@@ -4,6 +4,7 @@ worker processes of a real `footfall serve --workers 2`."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -175,3 +176,25 @@ def test_two_api_workers_and_a_flusher_report_exact_counts(
     assert value(found, "footfall_flusher_enrich_errors_total") == 0
     assert value(found, "footfall_queue_length", stream="pageviews") == 0
     assert db.pageviews.count_documents({}) == sent
+
+
+def test_the_grafana_dashboard_names_only_metrics_footfall_exports(redis, settings):
+    from prometheus_client import REGISTRY, CollectorRegistry
+
+    from footfall.metrics import flusher  # noqa: F401 - registers the flusher's metrics
+    from footfall.metrics.api import ApiMetrics
+    from footfall.metrics.queue import QueueCollector
+
+    registry = CollectorRegistry()
+    ApiMetrics(registry)
+    registry.register(QueueCollector(redis, settings.queue.stream_prefix, ["pageviews"]))
+    suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_count", "_sum"], "gauge": [""]}
+    exported = {
+        family.name + suffix
+        for source in (registry, REGISTRY)
+        for family in source.collect()
+        for suffix in suffixes.get(family.type, [])
+    }
+    dashboard = (Path(__file__).parent.parent / "docs" / "grafana-dashboard.json").read_text()
+    named = set(re.findall(r"footfall_[a-z_]+", dashboard))
+    assert named and named <= exported, named - exported
