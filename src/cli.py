@@ -18,6 +18,7 @@ from footfall.deadletters.cli import dead_letters
 from footfall.enrich.cli import events
 from footfall.security.cli import dev_key, keys_group, sync_mirror
 from footfall.settings import Settings
+from footfall.status import status
 
 
 @click.group()
@@ -203,6 +204,7 @@ def _has(module: str) -> bool:
 
 
 main.add_command(dead_letters)
+main.add_command(status)
 main.add_command(events)
 main.add_command(keys_group)
 
