@@ -24,5 +24,11 @@ def mongo_database(settings: ServerSettings) -> Database:
         serverSelectionTimeoutMS=settings.mongo_timeout_ms,
         tz_aware=True,
         connect=False,
+        w=_write_concern(settings.mongo_write_concern),
     )
     return client[settings.mongo_db]
+
+
+def _write_concern(text: str) -> int | str:
+    """`MONGO_WRITE_CONCERN`: a number of members, or "majority" / a tag set's name."""
+    return int(text) if text.isdigit() else text

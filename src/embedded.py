@@ -58,13 +58,21 @@ class EmbeddedValkey:
 class EmbeddedMongo:
     """A SecantusDB server in its own process, so it can be stopped and restarted."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, *, replica_set: bool = False
+    ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
+        self.replica_set = replica_set
+        self.set_name: str | None = None
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def uri(self) -> str:
+        if self.replica_set:
+            # A one-member replica set, as SecantusDB presents itself: discovered through
+            # `hello`, with retryable writes and majority write concern, as in production.
+            return f"mongodb://127.0.0.1:{self.port}/?replicaSet={self.set_name}"
         # Standalone: SecantusDB otherwise presents a replica set, and pymongo's
         # retryable writes then slow inserts several fold.
         return f"mongodb://127.0.0.1:{self.port}/?directConnection=true&retryWrites=false"
@@ -75,7 +83,7 @@ class EmbeddedMongo:
         self.process = subprocess.Popen(
             [
                 _secantusd(),
-                "--standalone",
+                *([] if self.replica_set else ["--standalone"]),
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -97,9 +105,10 @@ class EmbeddedMongo:
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"SecantusDB exited; see {self.data_dir / 'secantusd.log'}")
-            client: MongoClient[Any] = MongoClient(self.uri, serverSelectionTimeoutMS=500)
+            direct = f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+            client: MongoClient[Any] = MongoClient(direct, serverSelectionTimeoutMS=500)
             try:
-                client.admin.command("ping")
+                self.set_name = client.admin.command("hello").get("setName")
                 return
             except PyMongoError:
                 time.sleep(0.1)

@@ -43,6 +43,9 @@ class ServerSettings(_Block):
     mongo_uri: str = "mongodb://127.0.0.1:27017/"
     mongo_db: str = "footfall"
     mongo_timeout_ms: int = Field(default=5_000, ge=100)
+    # Acknowledged by how many replica set members a write is: "majority" (a failover
+    # cannot roll it back), a number ("1": the primary alone), or a tag set's name.
+    mongo_write_concern: str = Field(default="majority", min_length=1)
     redis_timeout_s: float = Field(default=2.0, gt=0)
 
 
