@@ -120,7 +120,8 @@ def dev(port: int | None) -> None:
         children.append(_spawn(["flush"], env))
         base = f"http://{settings.api.host}:{api_port}/api/v1"
         _wait_http(f"{base}/health", children)
-        api_key = _dev_key(settings, mongo.uri, data, [settings.api.host, "localhost"], api_port)
+        servers = settings.replace({"mongo_uri": mongo.uri, "redis_url": redis.url})
+        api_key = _dev_key(servers, data, [settings.api.host, "localhost"], api_port)
         for name, value in [
             ("api", base),
             ("swagger ui", f"{base}/ui/"),
@@ -145,11 +146,14 @@ def dev(port: int | None) -> None:
         click.echo("stopped", err=True)
 
 
-def _dev_key(settings: Settings, mongo_uri: str, data: Path, hosts: list[str], port: int) -> str:
-    """The dev key (every scope; browser origins: the API's own), kept in DATA_DIR."""
-    db = mongo_database(settings.replace({"mongo_uri": mongo_uri}).servers)
+def _dev_key(settings: Settings, data: Path, hosts: list[str], port: int) -> str:
+    """The dev key (every scope; browser origins: the API's own), kept in DATA_DIR, and
+    mirrored into Redis with the other keys."""
+    db = mongo_database(settings.servers)
     try:
-        return dev_key(db, data, [f"http://{host}:{port}" for host in hosts])
+        key = dev_key(db, data, [f"http://{host}:{port}" for host in hosts])
+        sync_mirror(db, settings)
+        return key
     finally:
         db.client.close()
 

@@ -165,7 +165,6 @@ def dev_key(db: Database, data_dir: Path, origins: list[str]) -> str:
         if key is not None and set(scopes.ALL) <= key.scopes:
             return secret
     created = keys.create(db, "footfall dev", scopes.ALL, origins)
-    _mirror(created.key)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as file:
