@@ -55,7 +55,7 @@ def serve(workers: int | None, host: str | None, port: int | None) -> None:
     db = mongo_database(settings.servers)
     init_db(db)
     sync_mirror(db, settings)
-    metrics.multiprocess_dir()  # before a worker imports prometheus-client
+    metrics.multiprocess_dir(port or settings.api.port)  # before prometheus-client's import
     from footfall.metrics.api import serve_internal
 
     serve_internal(settings, redis_client(settings.servers))

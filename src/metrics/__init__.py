@@ -19,12 +19,20 @@ from pathlib import Path
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def multiprocess_dir() -> Path:
+def multiprocess_dir(port: int) -> Path:
     """The directory the API workers share their values in, emptied of a previous run's:
-    PROMETHEUS_MULTIPROC_DIR when set, else a new temporary one (set for the workers)."""
+    PROMETHEUS_MULTIPROC_DIR when set, else one of this user's for this port (reused by
+    the next `serve` on it, so none pile up), set for the workers."""
     given = os.environ.get(ENV)
-    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="footfall-metrics-"))
-    path.mkdir(parents=True, exist_ok=True)
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+    else:
+        base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
+        path = base / f"footfall-metrics-{os.getuid()}-{port}"
+        path.mkdir(mode=0o700, exist_ok=True)
+        if path.is_symlink() or path.stat().st_uid != os.getuid():
+            raise PermissionError(f"{path} is not this user's own directory")
     for stale in path.glob("*.db"):
         stale.unlink()
     os.environ[ENV] = str(path)
