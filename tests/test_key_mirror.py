@@ -70,3 +70,20 @@ def test_a_fresh_worker_accepts_mirrored_keys_and_refuses_revoked_ones_while_mon
     assert status(fresh_worker, unmirrored) == 503  # unknown to both: MongoDB must say
     time.sleep(settings.security.key_cache_ttl_s)
     assert status(old_worker, warm) == 401  # its cache expired; the mirror has the revocation
+
+
+def test_a_revocation_the_mirror_did_not_get_is_reported(mongo, monkeypatch):
+    settings = make_settings("redis://127.0.0.1:1/0", mongo.uri, "nomirror", redis_timeout_s=0.2)
+    for name, value in settings_env(settings).items():
+        monkeypatch.setenv(name, value)
+    cli = CliRunner()
+    made = cli.invoke(main, ["keys", "create", "--name", "site", "--scope", "ingest"])
+    assert made.exit_code == 0  # the key is made (MongoDB decides); the mirror is behind
+    assert "mirror is not updated" in made.output
+    key_id = next(line[8:] for line in made.output.splitlines() if line.startswith("key id: "))
+    revoked = cli.invoke(main, ["keys", "revoke", key_id])
+    assert revoked.exit_code == 1
+    assert "footfall keys sync" in revoked.output
+    db = mongo_database(settings.servers)
+    assert keys.get(db, key_id).revoked_at is not None
+    db.client.drop_database(db.name)
