@@ -11,7 +11,9 @@ from connexion.options import SwaggerUIOptions
 
 from footfall.connections import mongo_database, redis_client
 from footfall.ingest import Ingest
+from footfall.metrics import api as metrics
 from footfall.security.cors import Cors, browser_routes
+from footfall.security.keymirror import KeyMirror
 from footfall.security.keystore import KeyStore
 from footfall.security.ratelimit import RateLimit, RateLimiter
 from footfall.settings import Settings
@@ -34,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
     Clients are built here, not at import, so each worker process (and each test) has
     its own connections. Logging is the entry point's (`footfall.logs`), not this one's.
 
-    Outermost first, a request meets: the services on its scope, CORS, the body limit,
+    Outermost first, a request meets: its metrics, the services on its scope, CORS, the body limit,
     connexion's routing and security (`footfall.security.guard`), the rate limiter,
     body validation, then the handler.
     """
@@ -51,7 +53,11 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
     )
     security = settings.security
     keys = KeyStore(
-        db, security.key_cache_ttl_s, security.key_cache_size, settings.api.retry_after_s
+        db,
+        security.key_cache_ttl_s,
+        security.key_cache_size,
+        settings.api.retry_after_s,
+        KeyMirror(redis, queue.stream_prefix),
     )
     services = Services(
         settings=settings,
@@ -72,7 +78,9 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
         strict_validation=True,
         validate_responses=settings.api.validate_responses,
     )
+    spec = yaml.safe_load((SPEC_DIR / SPEC_FILE).read_text())
     before_errors = MiddlewarePosition.BEFORE_EXCEPTION
+    metrics.install(app, spec, redis, queue.stream_prefix)
     app.add_middleware(ProvideServices, position=before_errors, services=services)
     spec = yaml.safe_load((SPEC_DIR / SPEC_FILE).read_text())
     app.add_middleware(

@@ -12,15 +12,17 @@ from pathlib import Path
 
 import click
 
-from footfall import logs, reach
+from footfall import logs, metrics, reach
 from footfall.connections import mongo_database, redis_client
+from footfall.deadletters.cli import dead_letters
 from footfall.edx.cli import edx_group, import_group
 from footfall.enrich.cli import events
 from footfall.export import export
 from footfall.learners.cli import learners
 from footfall.reapply.cli import progress, redact_command
-from footfall.security.cli import dev_key, keys_group
+from footfall.security.cli import dev_key, keys_group, sync_mirror
 from footfall.settings import Settings
+from footfall.status import status
 
 
 @click.group()
@@ -56,7 +58,13 @@ def serve(workers: int | None, host: str | None, port: int | None) -> None:
 
     settings = Settings()
     logs.configure(settings)
-    init_db(mongo_database(settings.servers), settings.retention)
+    db = mongo_database(settings.servers)
+    init_db(db, settings.retention)
+    sync_mirror(db, settings)
+    metrics.multiprocess_dir(port or settings.api.port)  # before prometheus-client's import
+    from footfall.metrics.api import serve_internal
+
+    serve_internal(settings, redis_client(settings.servers))
     uvicorn.run(
         "footfall.app:create_app",
         factory=True,
@@ -80,11 +88,14 @@ def flush() -> None:
 
     SIGTERM or Ctrl-C finishes the batch in hand, then exits.
     """
+    os.environ.pop(metrics.ENV, None)  # a flusher's values are its own (its own port)
     from footfall.flusher import Flusher
+    from footfall.metrics.flusher import serve as serve_metrics
 
     settings = Settings()
     logs.configure(settings)
     flusher = Flusher(settings, redis_client(settings.servers), mongo_database(settings.servers))
+    serve_metrics(settings, flusher.streams.redis, flusher.collections)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: flusher.stop())
     flusher.run()
@@ -116,7 +127,8 @@ def dev(port: int | None) -> None:
         children.append(_spawn(["flush"], env))
         base = f"http://{settings.api.host}:{api_port}/api/v1"
         _wait_http(f"{base}/health", children)
-        api_key = _dev_key(settings, mongo.uri, data, [settings.api.host, "localhost"], api_port)
+        servers = settings.replace({"mongo_uri": mongo.uri, "redis_url": redis.url})
+        api_key = _dev_key(servers, data, [settings.api.host, "localhost"], api_port)
         reach.record(data, redis.url, mongo.uri, base)  # for the other commands
         for name, value in [
             ("api", base),
@@ -143,11 +155,14 @@ def dev(port: int | None) -> None:
         click.echo("stopped", err=True)
 
 
-def _dev_key(settings: Settings, mongo_uri: str, data: Path, hosts: list[str], port: int) -> str:
-    """The dev key (every scope; browser origins: the API's own), kept in DATA_DIR."""
-    db = mongo_database(settings.replace({"mongo_uri": mongo_uri}).servers)
+def _dev_key(settings: Settings, data: Path, hosts: list[str], port: int) -> str:
+    """The dev key (every scope; browser origins: the API's own), kept in DATA_DIR, and
+    mirrored into Redis with the other keys."""
+    db = mongo_database(settings.servers)
     try:
-        return dev_key(db, data, [f"http://{host}:{port}" for host in hosts])
+        key = dev_key(db, data, [f"http://{host}:{port}" for host in hosts])
+        sync_mirror(db, settings)
+        return key
     finally:
         db.client.close()
 
@@ -195,6 +210,8 @@ def _has(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+main.add_command(dead_letters)
+main.add_command(status)
 main.add_command(events)
 main.add_command(keys_group)
 main.add_command(learners)

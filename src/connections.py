@@ -7,17 +7,26 @@ import logging
 from pymongo import MongoClient
 from pymongo.database import Database
 from redis import Redis
+from redis.cluster import RedisCluster
 
 from footfall.settings import ServerSettings
 
+#: A REDIS_URL with one of these schemes names a Redis Cluster (any of its nodes).
+CLUSTER_SCHEMES = ("redis-cluster://", "rediss-cluster://")
+
 
 def redis_client(settings: ServerSettings) -> Redis:
-    return Redis.from_url(
-        settings.redis_url,
-        socket_timeout=settings.redis_timeout_s,
-        socket_connect_timeout=settings.redis_timeout_s,
-        health_check_interval=30,
-    )
+    """A client of one Redis, or of a Redis Cluster (`redis-cluster://host:port`), which
+    finds its nodes and slots when it is built, so the cluster must answer then."""
+    options = {
+        "socket_timeout": settings.redis_timeout_s,
+        "socket_connect_timeout": settings.redis_timeout_s,
+        "health_check_interval": 30,
+    }
+    if settings.redis_url.startswith(CLUSTER_SCHEMES):
+        url = settings.redis_url.replace("-cluster://", "://", 1)
+        return RedisCluster.from_url(url, **options)  # type: ignore[return-value]
+    return Redis.from_url(settings.redis_url, **options)
 
 
 def mongo_database(settings: ServerSettings) -> Database:
@@ -29,5 +38,11 @@ def mongo_database(settings: ServerSettings) -> Database:
         serverSelectionTimeoutMS=settings.mongo_timeout_ms,
         tz_aware=True,
         connect=False,
+        w=_write_concern(settings.mongo_write_concern),
     )
     return client[settings.mongo_db]
+
+
+def _write_concern(text: str) -> int | str:
+    """`MONGO_WRITE_CONCERN`: a number of members, or "majority" / a tag set's name."""
+    return int(text) if text.isdigit() else text

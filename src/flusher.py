@@ -21,11 +21,12 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, ConnectionFailure
+from pymongo.errors import ConnectionFailure
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from tenacity import (
+    RetryCallState,
     Retrying,
     before_sleep_log,
     retry_if_exception_type,
@@ -33,12 +34,13 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from footfall import deadletters
 from footfall.learners.queue import ErasureRecords
+from footfall.metrics import flusher as metrics
 from footfall.settings import Settings
 from footfall.sinks import SINKS, Prepare, Sink
-from footfall.store.collections import DEAD_LETTERS
 from footfall.store.streams import Entry, Streams
-from footfall.store.writers import DUPLICATE_KEY, DeadLetter, TransientWriteError, Writer
+from footfall.store.writers import DeadLetter, TransientWriteError, Writer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -108,17 +110,18 @@ class Flusher:
                 multiplier=0.1, max=self.settings.flush_retry_max_s, jitter=0.2
             ),
             stop=stop_any(lambda _: self.stopping.is_set()),
-            before_sleep=before_sleep_log(log, logging.WARNING),
+            before_sleep=_count_then(before_sleep_log(log, logging.WARNING), "mongodb"),
             reraise=True,
         )
         try:
             for attempt in retrying:
-                with attempt:
+                with attempt, metrics.writing() as written:
                     dead = self._write(batch)
         except MONGO_TRANSIENT:
             log.warning("stopping with %d entries not stored; they stay pending", len(batch))
             return False
         self._on_redis(lambda: self.streams.done(batch))
+        metrics.stored(batch, dead, written)
         self.stored += len(batch) - len(dead)
         self.dead += len(dead)
         return True
@@ -130,11 +133,6 @@ class Flusher:
         dead: list[DeadLetter] = []
         for stream, entries in by_stream.items():
             dead += self.sinks[stream].store(self.db, entries)
-        if dead:
-            self._bury(dead)
-        return dead
-
-    def _bury(self, dead: list[DeadLetter]) -> None:
         for letter in dead:
             log.warning(
                 "dead letter %s %s: %s",
@@ -142,11 +140,11 @@ class Flusher:
                 letter.entry.entry_id,
                 letter.reason,
             )
-        try:
-            self.db[DEAD_LETTERS.name].insert_many([d.document() for d in dead], ordered=False)
-        except BulkWriteError as error:
-            if any(e["code"] != DUPLICATE_KEY for e in error.details["writeErrors"]):
-                raise TransientWriteError("dead letters not stored") from error
+        if dead:
+            deadletters.bury(self.db, dead)
+        refused = {id(letter.entry) for letter in dead}
+        deadletters.resolve(self.db, [entry for entry in batch if id(entry) not in refused])
+        return dead
 
     def _read(
         self, count: int | None = None, block_ms: int | None = None, *, pending: bool = False
@@ -169,6 +167,7 @@ class Flusher:
             claimed += self.streams.claim(name, self.consumer, idle_ms, room)
         if claimed:
             log.info("claimed %d entries left pending by another flusher", len(claimed))
+            metrics.claimed(claimed)
         return claimed
 
     def _on_redis(self, call: Callable[[], T]) -> T | None:
@@ -185,8 +184,17 @@ class Flusher:
                 if self.stopping.is_set():
                     return None
                 log.warning("Redis unavailable (%s); retrying in %.1f s", error, delay)
+                metrics.retried("redis")
                 self.stopping.wait(delay)
                 delay = min(delay * 2, self.settings.flush_retry_max_s)
+
+
+def _count_then(log_it: Callable[[RetryCallState], None], server: str) -> Callable[..., None]:
+    def before_sleep(state: RetryCallState) -> None:
+        metrics.retried(server)
+        log_it(state)
+
+    return before_sleep
 
 
 class _Running:

@@ -9,7 +9,8 @@ whichever door it came in by: one event, a batch item, a usage-log change.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
@@ -20,6 +21,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from footfall.events import Event, Limits, Received
 from footfall.events.usage_log import UsageLog, UsageLogChange, UsageLogPatch, deletion
+from footfall.metrics import tally
 from footfall.pointers import FieldError, from_pydantic
 from footfall.security.callers import Caller, Denied
 from footfall.settings import ApiSettings
@@ -80,9 +82,12 @@ class Ingest:
 
     def one(self, kind: type[Event], body: Any, received: Received, caller: Caller) -> Receipt:
         """A single event: its receipt once Redis holds it; `Refused` when it is not taken."""
-        event, message = self._prepare(kind, body, received, caller)
-        [new] = self._enqueue([message])
-        return Receipt("accepted" if new else "duplicate", event.log_id)
+        with _counted([kind.kind]):
+            event, message = self._prepare(kind, body, received, caller)
+            [new] = self._enqueue([message])
+        receipt = Receipt("accepted" if new else "duplicate", event.log_id)
+        tally.record(kind.kind, receipt.status)
+        return receipt
 
     def many(
         self, items: list[dict[str, Any]], received: Received, caller: Caller
@@ -93,6 +98,7 @@ class Ingest:
         its receipt like any other bad item: the rest of the batch still counts.
         """
         receipts: list[Receipt] = []
+        judged: list[tuple[str, Receipt]] = []  # the receipts not rejected, by kind
         queued: list[tuple[Receipt, Message]] = []
         seen: set[tuple[str, str]] = set()
         for index, item in enumerate(items):
@@ -103,6 +109,7 @@ class Ingest:
                 receipts.append(
                     Receipt("rejected", errors=[{"pointer": f"{at}/kind", "detail": detail}])
                 )
+                tally.record("unknown", "rejected", "schema")  # not a label a client picks
                 continue
             kind = next(k for k in sink.kinds if k.kind == item["kind"])
             body = {name: value for name, value in item.items() if name != "kind"}
@@ -111,8 +118,10 @@ class Ingest:
             except Refused as refused:
                 log_id = body.get("log_id") if isinstance(body.get("log_id"), str) else None
                 receipts.append(Receipt("rejected", log_id, refused.errors))
+                tally.record(kind.kind, "rejected", _REASONS[refused.reason])
                 continue
             receipt = Receipt("accepted", event.log_id)
+            judged.append((kind.kind, receipt))
             receipts.append(receipt)
             key = (message.collection, event.log_id or "")
             if key in seen:
@@ -120,17 +129,21 @@ class Ingest:
                 continue
             seen.add(key)
             queued.append((receipt, message))
-        news = self._enqueue([message for _, message in queued]) if queued else []
+        with _counted([kind_name for kind_name, _ in judged]):
+            news = self._enqueue([message for _, message in queued]) if queued else []
         for (receipt, _), new in zip(queued, news, strict=True):
             if not new:
                 receipt.status = "duplicate"
+        for kind_name, receipt in judged:
+            tally.record(kind_name, receipt.status)
         return receipts
 
     def patch_usage_log(
         self, log_id: str, body: Any, received: Received, caller: Caller
     ) -> Receipt:
         """`PATCH /usage-logs/{log_id}`: the change, judged and queued like any event."""
-        patch = self._model(UsageLogPatch, caller.admit(UsageLog, body), received)
+        with _counted([UsageLog.kind]):
+            patch = self._model(UsageLogPatch, caller.admit(UsageLog, body), received)
         return self._change(patch.change(log_id, received))
 
     def delete_usage_log(
@@ -140,8 +153,10 @@ class Ingest:
         return self._change(deletion(log_id, received, hard=hard))
 
     def _change(self, change: UsageLogChange) -> Receipt:
-        message = self._message(UsageLog, change.message(), None)
-        self._enqueue([message])
+        with _counted([UsageLog.kind]):
+            message = self._message(UsageLog, change.message(), None)
+            self._enqueue([message])
+        tally.record(UsageLog.kind, "accepted")
         return Receipt("accepted", change.log_id)
 
     def _prepare(
@@ -184,3 +199,22 @@ class Ingest:
             return self.streams.enqueue(messages)
         except (RedisConnectionError, RedisTimeoutError) as error:
             raise QueueUnavailable(str(error)) from None
+
+
+_REASONS: dict[str, tally.Reason] = {"invalid": "schema", "denied": "auth", "too_large": "size"}
+
+
+@contextmanager
+def _counted(kinds: list[str]) -> Iterator[None]:
+    """Count the events of `kinds` as rejected, and why, when the block refuses them."""
+    try:
+        yield
+    except Refused as refused:
+        for kind in kinds:
+            tally.record(kind, "rejected", _REASONS[refused.reason])
+        raise
+    except (QueueFull, QueueUnavailable) as error:
+        reason: tally.Reason = "queue_full" if isinstance(error, QueueFull) else "unavailable"
+        for kind in kinds:
+            tally.record(kind, "rejected", reason)
+        raise

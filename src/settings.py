@@ -43,6 +43,9 @@ class ServerSettings(_Block):
     mongo_uri: str = "mongodb://127.0.0.1:27017/"
     mongo_db: str = "footfall"
     mongo_timeout_ms: int = Field(default=5_000, ge=100)
+    # Acknowledged by how many replica set members a write is: "majority" (a failover
+    # cannot roll it back), a number ("1": the primary alone), or a tag set's name.
+    mongo_write_concern: str = Field(default="majority", min_length=1)
     redis_timeout_s: float = Field(default=2.0, gt=0)
 
 
@@ -196,6 +199,19 @@ class RetentionSettings(_Block):
     erasure_settle_s: float = Field(default=10.0, ge=0)
 
 
+class MetricsSettings(_Block):
+    """Prometheus metrics (footfall.metrics). `/api/v1/metrics` always needs a key with the
+    `metrics` (or `admin`) scope; these ports serve metrics without a key, so bind them
+    to an internal address."""
+
+    # Where the keyless listeners below bind.
+    metrics_host: str = "127.0.0.1"
+    # `footfall serve`'s own listener: every API worker's metrics and the queue's. None: none.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # A flusher's listener: its metrics and the queue's; one port per flusher process.
+    flush_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+
+
 class EmbeddedSettings(_Block):
     """The embedded servers of `footfall dev`."""
 
@@ -229,6 +245,7 @@ class Settings(BaseModel):
     enrichment: EnrichmentSettings
     privacy: PrivacySettings
     retention: RetentionSettings
+    metrics: MetricsSettings
     embedded: EmbeddedSettings
     logging: LogSettings
 

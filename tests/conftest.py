@@ -82,7 +82,9 @@ def db(settings: Settings) -> Iterator[Database]:
 def redis(settings: Settings) -> Iterator[Redis]:
     client = redis_client(settings.servers)
     yield client
-    keys = list(client.scan_iter(f"{settings.queue.stream_prefix}:*"))
+    prefix = settings.queue.stream_prefix
+    # Idempotency keys start with their stream's hash tag: `{<prefix>:<stream>}:seen:...`.
+    keys = [*client.scan_iter(f"{prefix}:*"), *client.scan_iter(f"{{{prefix}:*")]
     if keys:
         client.delete(*keys)
     client.close()

@@ -22,11 +22,13 @@ METHODS = ("get", "put", "post", "patch", "delete")
 SITE = "https://site.example"
 LEARNER = "asha"  # the username of the spec's examples
 
-#: The documented rule: admin implies ingest and read; browser neither implies nor is implied.
+#: The documented rule: admin implies ingest, read and metrics; browser neither implies nor
+#: is implied.
 GRANTS = {
     "ingest": {"ingest"},
     "read": {"read"},
-    "admin": {"admin", "ingest", "read"},
+    "metrics": {"metrics"},
+    "admin": {"admin", "ingest", "read", "metrics"},
     "browser": {"browser"},
 }
 CREDENTIALS = (
@@ -36,6 +38,7 @@ CREDENTIALS = (
     "browser key, other origin",
     "ingest",
     "read",
+    "metrics",
     "admin",
 )
 
@@ -122,6 +125,7 @@ def credential_headers(db) -> dict[str, dict[str, str]]:  # type: ignore[no-unty
         },
         "ingest": {"X-API-Key": make_key(db, "ingest")},
         "read": {"X-API-Key": make_key(db, "read")},
+        "metrics": {"X-API-Key": make_key(db, "metrics")},
         "admin": {"X-API-Key": make_key(db, "admin")},
     }
 

@@ -197,7 +197,7 @@ def test_redis_down_is_a_503_with_retry_after_and_nothing_is_half_written(own_se
 
     valkey.start()
     redis = redis_client(settings.servers)
-    assert redis.exists("down:pageviews", "down:seen:pageviews:lost?") == 0
+    assert redis.exists("down:pageviews", "{down:pageviews}:seen:lost?") == 0
     # The client retries and the event is accepted as new, not as a duplicate.
     retry = client.post("/api/v1/pageviews", json={"path": "/", "log_id": "lost?"})
     assert retry.json()["status"] == "accepted"

@@ -174,6 +174,6 @@ def test_the_dev_key_has_every_scope_and_survives_a_restart(db, tmp_path):
     assert dev_key(db, tmp_path, ["http://127.0.0.1:8000"]) == first
     assert (tmp_path / "dev-api-key").stat().st_mode & 0o077 == 0
     key = keys.find(db, first)
-    assert key is not None and key.scopes == {"ingest", "browser", "read", "admin"}
+    assert key is not None and key.scopes == {"ingest", "browser", "read", "admin", "metrics"}
     keys.revoke(db, key.key_id)
     assert dev_key(db, tmp_path, ["http://127.0.0.1:8000"]) != first  # a revoked one is replaced

@@ -34,6 +34,8 @@ def malformed(schema: dict[str, Any]) -> str | None:
         return "a,," + "b"  # an empty value between two commas
     if schema.get("format") == "date-time":
         return "yesterday"
+    if "pattern" in schema:
+        return "~not~of~the~pattern~"
     if "enum" in schema:
         return "none-of-" + "-".join(map(str, schema["enum"]))[:40]
     if "maxLength" in schema:

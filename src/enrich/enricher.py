@@ -22,6 +22,7 @@ from footfall.enrich.names import EventNamer, shipped_rules
 from footfall.enrich.privacy import Privacy
 from footfall.enrich.useragent import UserAgents
 from footfall.enrich.visitors import VisitorLog
+from footfall.metrics import tally
 from footfall.settings import DEVELOPMENT_SECRET, Settings
 from footfall.store.collections import PAGEVIEWS
 
@@ -163,6 +164,7 @@ def _step(
 def _record(doc: Doc, step: str, error: BaseException) -> None:
     message = f"{step}: {type(error).__name__}: {error}"
     doc.setdefault("enrich_errors", []).append(message[:MAX_ERROR])
+    tally.enrich_error()
 
 
 def _warn_on_development_secrets(settings: Settings) -> None:

@@ -17,32 +17,13 @@ from collections.abc import Sequence
 
 from redis import Redis
 
-# One call per batch, atomic: for each visitor, the first view's log_id if none is kept
-# yet; the TTL renewed either way; 1 when this view is (or was) the first, else 0.
-_FIRST_VISITS = """
-local ttl = ARGV[1]
-local answers = {}
-for i, key in ipairs(KEYS) do
-  local log_id = ARGV[i + 1]
-  local first = redis.call('GET', key)
-  if not first then
-    redis.call('SET', key, log_id, 'EX', ttl)
-    answers[i] = 1
-  else
-    redis.call('EXPIRE', key, ttl)
-    answers[i] = first == log_id and 1 or 0
-  end
-end
-return answers
-"""
-
 
 class VisitorLog:
     def __init__(self, redis: Redis, prefix: str, window_days: int, secret: str) -> None:
         self.prefix = f"{prefix}:visitor:"
         self.ttl_s = window_days * 86_400
         self._secret = secret.encode()
-        self._script = redis.register_script(_FIRST_VISITS)
+        self.redis = redis
 
     def key(self, *, visitor_id: str | None, ip: str | None, user_agent: str | None) -> str | None:
         """The Redis key of a visitor, or None when nothing identifies one.
@@ -66,6 +47,16 @@ class VisitorLog:
         """
         if not visits:
             return []
-        keys = [key for key, _ in visits]
-        answers = self._script(keys=keys, args=[self.ttl_s, *(log_id for _, log_id in visits)])
-        return [bool(answer) for answer in answers]
+        # Per visitor, atomically: keep this view's log_id unless one is kept (SET NX GET:
+        # the kept one, or None when this is the first); the window slides either way.
+        # One key per command, so the pipeline runs on a Redis Cluster as well; views of
+        # one visitor (one key, one node) are answered in order.
+        pipe = self.redis.pipeline(transaction=False)
+        for key, log_id in visits:
+            pipe.set(key, log_id, nx=True, get=True, ex=self.ttl_s)
+            pipe.expire(key, self.ttl_s)
+        replies = pipe.execute()[::2]
+        return [
+            first is None or first.decode() == log_id
+            for first, (_, log_id) in zip(replies, visits, strict=True)
+        ]

@@ -1,19 +1,24 @@
-"""`footfall keys ...`: create, list and revoke API keys; and the dev mode's own key."""
+"""`footfall keys ...`: create, list, revoke and mirror API keys; and the dev mode's own key."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 import click
 from pymongo.database import Database
+from pymongo.errors import PyMongoError
+from redis.exceptions import RedisError
 
-from footfall.connections import mongo_database
+from footfall.connections import mongo_database, redis_client
 from footfall.security import keys, scopes
+from footfall.security.keymirror import KeyMirror
 from footfall.settings import Settings
 from footfall.store.schema import init_db
 
 DEV_KEY_FILE = "dev-api-key"
+log = logging.getLogger(__name__)
 
 
 @click.group("keys")
@@ -29,7 +34,7 @@ def keys_group() -> None:
     multiple=True,
     required=True,
     type=click.Choice(scopes.ALL),
-    help="ingest, browser, read or admin (admin implies ingest and read). Repeatable.",
+    help="ingest, browser, read, metrics or admin (admin implies ingest, read and metrics).",
 )
 @click.option("--origin", "origins", multiple=True, help="A browser key's page origin. Repeatable.")
 @click.option("--rate", type=click.FloatRange(min=0), help="Requests per second (0: no limit).")
@@ -58,6 +63,7 @@ def create(
         raise click.UsageError(str(error)) from error
     finally:
         db.client.close()
+    _mirror(created.key)
     click.echo(f"key: {created.secret}")
     click.echo(f"key id: {created.key.key_id}")
     if created.token_secret:
@@ -94,11 +100,56 @@ def revoke(key_id: str) -> None:
     db = mongo_database(settings.servers)
     try:
         done = keys.revoke(db, key_id)
+        record = keys.get(db, key_id)
     finally:
         db.client.close()
+    if record is not None and not _mirror(record):
+        raise click.ClickException(
+            f"{key_id} is revoked in MongoDB, but its Redis mirror still says active: while"
+            " MongoDB is down it would be accepted. Run `footfall keys sync` once Redis answers."
+        )
     if not done:
         raise click.ClickException(f"no active key {key_id}")
     click.echo(f"revoked {key_id} (in effect within {settings.security.key_cache_ttl_s:g} s)")
+
+
+@keys_group.command("sync")
+def sync() -> None:
+    """Copy every key from MongoDB into its Redis mirror (`footfall serve` does it at start)."""
+    db = _database()
+    try:
+        found = keys.all_keys(db)
+    finally:
+        db.client.close()
+    if not _mirror(*found):
+        raise click.ClickException("Redis cannot be reached: the mirror is not updated")
+    click.echo(f"{len(found)} keys mirrored into Redis")
+
+
+def sync_mirror(db: Database, settings: Settings) -> None:
+    """Mirror every key (at `footfall serve`'s start): a key made while Redis was down, or
+    before the mirror existed, is checked without MongoDB too. Logged, never fatal."""
+    redis = redis_client(settings.servers)
+    try:
+        KeyMirror(redis, settings.queue.stream_prefix).sync(keys.all_keys(db))
+    except (RedisError, PyMongoError) as error:
+        log.warning("API keys not mirrored into Redis (%s): run `footfall keys sync`", error)
+    finally:
+        redis.close()
+
+
+def _mirror(*records: keys.ApiKey) -> bool:
+    """Write keys to the Redis mirror; False (and a warning) when Redis does not answer."""
+    settings = Settings()
+    redis = redis_client(settings.servers)
+    try:
+        KeyMirror(redis, settings.queue.stream_prefix).put(*records)
+        return True
+    except RedisError as error:
+        click.echo(f"warning: the Redis key mirror is not updated ({error})", err=True)
+        return False
+    finally:
+        redis.close()
 
 
 def dev_key(db: Database, data_dir: Path, origins: list[str]) -> str:

@@ -165,6 +165,12 @@ def revoke(db: Database, key_id: str) -> bool:
     return result.modified_count == 1
 
 
+def get(db: Database, key_id: str) -> ApiKey | None:
+    """A key's record by id, active or revoked."""
+    document = db[API_KEYS.name].find_one({"key_id": key_id})
+    return ApiKey.from_document(document) if document else None
+
+
 def all_keys(db: Database) -> list[ApiKey]:
     documents = db[API_KEYS.name].find({}).sort("created_at", 1)
     return [ApiKey.from_document(document) for document in documents]

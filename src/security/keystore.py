@@ -3,8 +3,9 @@
 A record is kept for KEY_CACHE_TTL_S (bounded to KEY_CACHE_SIZE records, least recently
 used first out): a revoked key keeps working for at most that long in each worker.
 Unknown ids are cached too, so a flood of made-up keys does not become a flood of
-queries. While MongoDB cannot be reached, an expired record is used rather than
-refusing every request; a worker that never saw a key answers 503 until MongoDB is back.
+queries. While MongoDB cannot be reached, the key comes from its Redis mirror
+(`footfall.security.keymirror`: any active key, revocations included), else from an
+expired record; a key neither knows is answered 503 until MongoDB is back.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from collections import OrderedDict
 
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
+from redis.exceptions import RedisError
 
 from footfall.security import scopes as scope_names
+from footfall.security.keymirror import KeyMirror
 from footfall.security.keys import ApiKey, parse
 from footfall.store.collections import API_KEYS
 from footfall.web.problems import Unavailable
@@ -25,8 +28,16 @@ from footfall.web.problems import Unavailable
 class KeyStore:
     """Keys by id, and the origins of browser keys, cached per process for `ttl_s`."""
 
-    def __init__(self, db: Database, ttl_s: float, size: int, retry_after_s: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        ttl_s: float,
+        size: int,
+        retry_after_s: int,
+        mirror: KeyMirror | None = None,
+    ) -> None:
         self.collection = db[API_KEYS.name]
+        self.mirror = mirror
         self.ttl_s = ttl_s
         self.size = size
         self.retry_after_s = retry_after_s
@@ -50,15 +61,26 @@ class KeyStore:
         try:
             document = self.collection.find_one({"key_id": key_id})
         except PyMongoError:
-            if entry is None:
+            # The mirror (revocations included), else a stale record: better than
+            # refusing every request. Kept for another TTL so that only one request per
+            # key and TTL waits for MongoDB to time out.
+            known = self._mirrored(key_id) or entry
+            if known is None:
                 raise Unavailable("MongoDB", self.retry_after_s) from None
-            # Stale, but better than refusing every request; kept for another TTL so
-            # that only one request per key and TTL waits for MongoDB to time out.
-            self._remember(key_id, entry[1])
-            return entry[1]
+            self._remember(key_id, known[1])
+            return known[1]
         key = ApiKey.from_document(document) if document else None
         self._remember(key_id, key)
         return key
+
+    def _mirrored(self, key_id: str) -> tuple[float, ApiKey] | None:
+        if self.mirror is None:
+            return None
+        try:
+            key = self.mirror.get(key_id)
+        except RedisError:
+            return None
+        return None if key is None else (time.monotonic(), key)
 
     def browser_origins(self) -> frozenset[str]:
         """Every origin of an active browser key: the origins a preflight may pass."""

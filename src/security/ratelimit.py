@@ -1,15 +1,16 @@
 """Rate limits: token buckets in Redis, so every API worker and process shares them.
 
 Each request with a key takes one token from the key's bucket and, for a browser key,
-from its client IP's bucket too (a browser key is shared by every visitor of a site, so
-only the address tells one visitor from another; a server key is the limit of the
-server that holds it). A bucket refills at `per_s` tokens a second up to `burst`.
+from its client IP's bucket of that key too (a browser key is shared by every visitor
+of a site, so only the address tells one visitor from another; a server key is the
+limit of the server that holds it). A bucket refills at `per_s` tokens a second up to `burst`.
 Limits come from the key when set on it (`footfall keys create --rate`), else from
 RATE_KEY_* / RATE_BROWSER_KEY_* / RATE_IP_*; a rate of 0 means no limit.
 
-One Lua script checks and takes from all buckets of a request atomically, with the
-Redis server's clock (workers' clocks may differ). A refusal takes nothing, and says
-how long until a token is back: the 429's Retry-After.
+One Lua script checks and takes from all buckets of a request atomically (they share a
+hash slot, so a Redis Cluster runs it too), with the Redis server's clock (workers'
+clocks may differ). A refusal takes nothing, and says how long until a token is back:
+the 429's Retry-After.
 
 Without Redis the limiter lets requests through (logged): writes are then refused
 anyway (503), and reads from MongoDB keep answering.
@@ -71,11 +72,13 @@ class RateLimiter:
         self.prefix = prefix
         self._take = redis.register_script(_TAKE)
 
+    # A key's buckets share a hash slot (`{<key id>}`), so one script can take from both
+    # on a Redis Cluster too; an address is therefore limited per browser key (per site).
     def key_bucket(self, key_id: str, rate: Rate) -> Bucket:
-        return f"{self.prefix}:rate:key:{key_id}", rate
+        return f"{self.prefix}:rate:{{{key_id}}}", rate
 
-    def ip_bucket(self, ip: str, rate: Rate) -> Bucket:
-        return f"{self.prefix}:rate:ip:{ip}", rate
+    def ip_bucket(self, key_id: str, ip: str, rate: Rate) -> Bucket:
+        return f"{self.prefix}:rate:{{{key_id}}}:ip:{ip}", rate
 
     def wait_ms(self, buckets: Sequence[Bucket]) -> int:
         """0 when the request may go on (a token taken from each bucket), else the wait."""
@@ -108,7 +111,9 @@ def buckets(
     if browser and ip is not None:
         found.append(
             limiter.ip_bucket(
-                ip, Rate(settings.security.rate_ip_per_s, settings.security.rate_ip_burst)
+                info["sub"],
+                ip,
+                Rate(settings.security.rate_ip_per_s, settings.security.rate_ip_burst),
             )
         )
     return found

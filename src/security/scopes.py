@@ -3,7 +3,8 @@
 Operations declare the scopes they need in the spec (`security: [{ApiKey: [read]}]`;
 several requirement objects are alternatives). `guard` checks them, in one place.
 
-`admin` implies `ingest` and `read`: whoever may delete data may also read and write it.
+`admin` implies `ingest` and `read`: whoever may delete data may also read and write it;
+and `metrics`, which a monitoring system holds alone: counts, never an event.
 `browser` is implied by no scope and implies none: it is not a smaller privilege but a
 different trust (a public key, pinned to origins, naming learners only through signed
 tokens), so an operation open to browsers lists `ingest` as the alternative for servers.
@@ -17,11 +18,13 @@ INGEST = "ingest"
 BROWSER = "browser"
 READ = "read"
 ADMIN = "admin"
+METRICS = "metrics"
 
-ALL: tuple[str, ...] = (INGEST, BROWSER, READ, ADMIN)
+ALL: tuple[str, ...] = (INGEST, BROWSER, READ, ADMIN, METRICS)
 
 _IMPLIES: dict[str, frozenset[str]] = {
-    ADMIN: frozenset({ADMIN, INGEST, READ}),
+    ADMIN: frozenset({ADMIN, INGEST, READ, METRICS}),
+    METRICS: frozenset({METRICS}),
     INGEST: frozenset({INGEST}),
     READ: frozenset({READ}),
     BROWSER: frozenset({BROWSER}),

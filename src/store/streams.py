@@ -16,7 +16,12 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import ResponseError
 
+from footfall.store import scripts
+
 GROUP = "flushers"
+#: On a Cluster, how often a flusher that found nothing looks again (a blocking read
+#: cannot span streams in several hash slots).
+CLUSTER_POLL_S = 0.02
 
 # Atomically: remember a client's log_id (unless seen within the TTL) and append.
 # Returns the new entry id, or nil for a log_id already accepted.
@@ -25,6 +30,12 @@ if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then
   return redis.call('XADD', KEYS[1], '*', 'd', ARGV[1])
 end
 return false
+"""
+
+# Atomically: ack and delete a stream's stored entries (KEYS[1]: the stream).
+_DONE = """
+redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
+return redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
 """
 
 
@@ -46,6 +57,14 @@ class Entry:
     collection: str
     entry_id: str
     payload: bytes
+    #: A replayed dead letter (`footfall.deadletters`): the entry id it was first queued
+    #: under, which stays its identity (its dead letter, its merge version).
+    origin_id: str | None = None
+
+    @property
+    def first_id(self) -> str:
+        """The id the event was first queued under: its own, or that of the entry it replays."""
+        return self.origin_id or self.entry_id
 
 
 class QueueFull(Exception):
@@ -77,12 +96,15 @@ class Streams:
         self.check_s = check_ms / 1000
         self._lengths: dict[str, tuple[float, int]] = {}
         self._enqueue_once = redis.register_script(_ENQUEUE_ONCE)
+        self._done = redis.register_script(_DONE)
+        self.cluster = scripts.is_cluster(redis)
 
     def stream(self, collection: str) -> str:
         return f"{self.prefix}:{collection}"
 
     def seen_key(self, collection: str, log_id: str) -> str:
-        return f"{self.prefix}:seen:{collection}:{log_id}"
+        """In its stream's hash slot: the tag is the stream's name (see footfall.store.scripts)."""
+        return f"{{{self.stream(collection)}}}:seen:{log_id}"
 
     # The API side
 
@@ -95,12 +117,21 @@ class Streams:
             if message.once_id is None:
                 pipe.xadd(stream, {"d": message.payload})
             else:
-                self._enqueue_once(
-                    keys=[stream, self.seen_key(message.collection, message.once_id)],
-                    args=[message.payload, self.idempotency_ttl_s],
-                    client=pipe,
+                scripts.queue_call(
+                    self._enqueue_once,
+                    pipe,
+                    [stream, self.seen_key(message.collection, message.once_id)],
+                    [message.payload, self.idempotency_ttl_s],
                 )
         return [result is not None for result in pipe.execute()]
+
+    def requeue(self, entries: Sequence[Entry]) -> None:
+        """Queue stored entries again (a dead letter's replay), each naming the entry it
+        replays (`o`), so that its identity stays that of its first queueing."""
+        pipe = self.redis.pipeline(transaction=False)
+        for entry in entries:
+            pipe.xadd(self.stream(entry.collection), {"d": entry.payload, "o": entry.first_id})
+        pipe.execute()
 
     def _refuse_when_full(self, collections: Iterable[str]) -> None:
         if self.max_length is None:
@@ -135,6 +166,8 @@ class Streams:
     ) -> list[Entry]:
         """New entries for this consumer, or (`pending`) those it holds but has not acked."""
         start = "0" if pending else ">"
+        if self.cluster:
+            return self._read_each(collections, consumer, start, count, block_ms)
         reply = self.redis.xreadgroup(
             GROUP,
             consumer,
@@ -144,25 +177,42 @@ class Streams:
         )
         return self._entries(reply or [])
 
+    def _read_each(
+        self,
+        collections: Sequence[str],
+        consumer: str,
+        start: str,
+        count: int,
+        block_ms: int | None,
+    ) -> list[Entry]:
+        """On a Cluster: one read per stream (in one pipeline), looked at again every
+        CLUSTER_POLL_S until `block_ms` has passed or something came. Up to `count` per
+        stream: every entry read is returned, since an entry read is pending on us."""
+        deadline = time.monotonic() + (block_ms or 0) / 1000
+        while True:
+            pipe = self.redis.pipeline(transaction=False)
+            for collection in collections:
+                pipe.xreadgroup(GROUP, consumer, {self.stream(collection): start}, count=count)
+            entries = self._entries([stream for reply in pipe.execute() for stream in reply or []])
+            left = deadline - time.monotonic()
+            if entries or left <= 0:
+                return entries
+            time.sleep(min(CLUSTER_POLL_S, left))
+
     def claim(self, collection: str, consumer: str, min_idle_ms: int, count: int) -> list[Entry]:
         """Take over entries another consumer read but left unacked for `min_idle_ms`."""
         stream = self.stream(collection)
         reply = self.redis.xautoclaim(stream, GROUP, consumer, min_idle_ms, "0-0", count=count)
-        return [
-            Entry(collection, _text(entry_id), fields[b"d"])
-            for entry_id, fields in reply[1]
-            if fields
-        ]
+        return [_entry(collection, entry_id, fields) for entry_id, fields in reply[1] if fields]
 
     def done(self, entries: Sequence[Entry]) -> None:
         """Ack and delete stored entries: the stream holds only what is not stored yet."""
         by_stream: dict[str, list[str]] = {}
         for entry in entries:
             by_stream.setdefault(self.stream(entry.collection), []).append(entry.entry_id)
-        pipe = self.redis.pipeline(transaction=True)
-        for stream, ids in by_stream.items():
-            pipe.xack(stream, GROUP, *ids)
-            pipe.xdel(stream, *ids)
+        pipe = self.redis.pipeline(transaction=False)
+        for stream, ids in by_stream.items():  # each stream's ack and delete are atomic
+            scripts.queue_call(self._done, pipe, [stream], [GROUP, *ids])
         pipe.execute()
 
     # Health
@@ -188,12 +238,13 @@ class Streams:
         entries = []
         for stream, items in reply:
             collection = _text(stream)[prefix_len:]
-            entries.extend(
-                Entry(collection, _text(entry_id), fields[b"d"])
-                for entry_id, fields in items
-                if fields
-            )
+            entries.extend(_entry(collection, id_, fields) for id_, fields in items if fields)
         return entries
+
+
+def _entry(collection: str, entry_id: bytes | str, fields: dict[bytes, bytes]) -> Entry:
+    origin = fields.get(b"o")
+    return Entry(collection, _text(entry_id), fields[b"d"], _text(origin) if origin else None)
 
 
 def _text(value: bytes | str) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import orjson
@@ -25,6 +24,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from footfall.events.usage_log import UsageFields
+from footfall.metrics import tally
 from footfall.store import merge, tutorial_states
 from footfall.store.collections import PROGRESS_EVENTS
 from footfall.store.streams import Entry
@@ -56,21 +56,15 @@ class DeadLetter:
     reason: str
     details: Any = None
 
-    def document(self) -> dict[str, Any]:
-        doc = {
-            "collection": self.entry.collection,
-            "entry_id": self.entry.entry_id,
-            "payload": self.entry.payload.decode(errors="replace"),
-            "reason": self.reason,
-            "details": self.details,
-            "failed_at": datetime.now(UTC),
-        }
-        # The learner it names, so that a learner's export and erasure find it by index.
+    @property
+    def learner(self) -> str | None:
+        """The learner its payload names, so that a learner's export and erasure find
+        the dead letter by index."""
         with suppress(ValueError):
             data = orjson.loads(self.entry.payload)
             if isinstance(data, dict) and isinstance(data.get("username"), str):
-                doc["username"] = data["username"]
-        return doc
+                return data["username"]
+        return None
 
 
 class Insert:
@@ -127,6 +121,7 @@ def insert_documents(mongo: MongoCollection, documents: Sequence[dict[str, Any]]
                 refused.append((write_error["index"], reason, details))
         if error.details.get("writeConcernErrors"):
             raise TransientWriteError("write concern not satisfied") from error
+        tally.duplicates(mongo.name, duplicates)
         return Inserted(error.details.get("nInserted", 0), duplicates, refused)
     return Inserted(len(documents), 0, [])
 
@@ -144,7 +139,7 @@ class Merge:
         return _upserts(
             db[self.collection],
             [
-                ([entry], merge.change_update(change, merge.version(entry.entry_id), self.fields))
+                ([entry], merge.change_update(change, merge.version(entry.first_id), self.fields))
                 for entry, change in decoded
             ],
         )

@@ -39,11 +39,11 @@ def allowed(path_item: dict[str, Any]) -> tuple[str, ...]:
 
 
 def spec_routes(spec: dict[str, Any]) -> list[Route]:
+    """Every path of the spec, a concrete one before a templated one it also matches
+    (`/dead-letters/replay` before `/dead-letters/{letter_id}`), as routing picks them."""
     base = base_path(spec)
-    return [
-        (path_pattern(base + template), allowed(item))
-        for template, item in spec.get("paths", {}).items()
-    ]
+    templates = sorted(spec.get("paths", {}), key=lambda template: template.count("{"))
+    return [(path_pattern(base + t), allowed(spec["paths"][t])) for t in templates]
 
 
 class AllowedMethods:
