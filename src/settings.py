@@ -165,6 +165,13 @@ class Settings(BaseSettings):
     # what derives from them; "drop": store nothing; "ignore": enrich them like any other.
     dnt_policy: Literal["reduce", "drop", "ignore"] = "reduce"
 
+    # --- Statistics (footfall.stats) -------------------------------------------------------
+    # A visit ends after this many minutes without a view.
+    visit_idle_minutes: float = Field(default=30, gt=0, le=1440)
+    # At most this often (seconds) a flusher recomputes the hour, day and month rollups
+    # that changed; until then queries read the finer periods (never a stale sum).
+    stats_compact_s: float = Field(default=2.0, ge=0)
+
     @field_validator("redact_keys", mode="before")
     @classmethod
     def _split_redact_keys(cls, value: object) -> object:

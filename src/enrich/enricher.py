@@ -22,6 +22,7 @@ from footfall.enrich.privacy import IPReducer, Redactor
 from footfall.enrich.useragent import UserAgents
 from footfall.enrich.visitors import VisitorLog
 from footfall.settings import Settings
+from footfall.stats.visits import Sessions, alone
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class Enricher:
             settings.returning_window_days,
             settings.visitor_key_secret,
         )
+        self.sessions = Sessions(redis, settings.stream_prefix, settings.visit_idle_minutes)
         self.redactor = Redactor(settings.redact_keys)
         self.ips = IPReducer(
             settings.ip_storage, settings.ip_hash_secret, settings.geoip_cache_size
@@ -71,6 +73,7 @@ class Enricher:
                 visits.append((doc, key))
             kept.append(doc)
         self._first_visits(visits)
+        self._visits(kept, visits)
         return kept
 
     def _enrich_one(self, doc: Doc, *, reduced: bool) -> str | None:
@@ -90,8 +93,13 @@ class Enricher:
         return key
 
     def _name(self, doc: Doc) -> None:
-        if "event_name" not in doc:
-            doc["event_name"] = self.namer.name(doc["path"])
+        """The event name (unless the client sent one) and the rule's named groups:
+        course, tutorial and language are kept for the statistics."""
+        name, groups = self.namer.match(doc["path"])
+        doc.setdefault("event_name", name)
+        for field in ("course", "tutorial", "language"):
+            if field in groups:
+                doc[field] = groups[field]
 
     def _redact(self, doc: Doc) -> None:
         for field in ("request_data", "view_kwargs"):
@@ -155,6 +163,23 @@ class Enricher:
             return
         for (doc, _), first in zip(visits, answers, strict=True):
             doc.setdefault("first_visit", first)
+
+    def _visits(self, kept: list[Doc], visits: list[tuple[Doc, str]]) -> None:
+        """The visitor hash is stored (unique visitors), and each view's visit decided
+        (`footfall.stats.visits`); a view nobody is recognised in is a visit of its own."""
+        keyed = []
+        for doc, key in visits:
+            doc["visitor"] = key.rsplit(":", 1)[1]
+            keyed.append((doc, doc["visitor"]))
+        try:
+            self.sessions.assign(keyed)
+        except RedisError as error:
+            log.warning("visits not decided for %d views: %s", len(keyed), error)
+            for doc, _ in keyed:
+                _record(doc, "visit", error)
+        for doc in kept:
+            if "visit" not in doc:
+                alone(doc)
 
     def _refresh_geo(self) -> None:
         try:

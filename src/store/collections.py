@@ -135,9 +135,34 @@ COURSES = Collection(
     indexes=[IndexModel([("course_id", ASCENDING)], unique=True, name="course_id_unique")],
 )
 
+#: Statistics (footfall.stats.rollup): counters per 15-minute, hour, day and month period.
+ROLLUPS = Collection(
+    name="rollups",
+    validator=validators.ROLLUP,
+    indexes=[
+        IndexModel([("l", ASCENDING), ("dirty", ASCENDING)], name="level_dirty"),
+        IndexModel([("l", ASCENDING), ("mt", ASCENDING)], name="level_modified"),
+    ],
+)
+
+#: One record per flusher attempt that counted documents: its updates until it is done.
+ROLLUP_TOKENS = Collection(
+    name="rollup_tokens",
+    validator=validators.ROLLUP_TOKEN,
+    indexes=[IndexModel([("state", ASCENDING), ("at", ASCENDING)], name="state_at")],
+)
+
 #: Collections fed by a stream, by name.
 STREAMED: dict[str, Collection] = {
     c.name: c for c in (PAGEVIEWS, EXIT_LINKS, USAGE_LOGS, TUTORIAL_PROGRESS)
 }
 
-ALL: list[Collection] = [*STREAMED.values(), PROGRESS_EVENTS, COURSES, DEAD_LETTERS, API_KEYS]
+ALL: list[Collection] = [
+    *STREAMED.values(),
+    PROGRESS_EVENTS,
+    COURSES,
+    DEAD_LETTERS,
+    API_KEYS,
+    ROLLUPS,
+    ROLLUP_TOKENS,
+]

@@ -32,10 +32,12 @@ from tenacity import (
 from footfall.enrich import Enricher
 from footfall.events import KINDS
 from footfall.settings import Settings
-from footfall.store.collections import DEAD_LETTERS, PAGEVIEWS, STREAMED
+from footfall.stats.rollup import Rollups
+from footfall.store.collections import DEAD_LETTERS, EXIT_LINKS, PAGEVIEWS, STREAMED
 from footfall.store.streams import Entry, Streams
 from footfall.store.writers import (
     DUPLICATE_KEY,
+    AfterStore,
     DeadLetter,
     Prepare,
     TransientWriteError,
@@ -57,7 +59,17 @@ class Flusher:
         self.consumer = settings.consumer_name
         self.collections = list(STREAMED)
         self.decoders = {kind.collection: kind.decode for kind in KINDS.values()}
-        self.preparers: dict[str, Prepare] = {PAGEVIEWS.name: Enricher(settings, redis).enrich}
+        enricher = Enricher(settings, redis)
+        # Statistics: page views and exit links are counted into the rollups once stored.
+        rollups = Rollups(db, redis, settings.stream_prefix, settings.stats_compact_s)
+        self.preparers: dict[str, Prepare] = {
+            PAGEVIEWS.name: lambda docs: rollups.prepare(enricher.enrich(docs)),
+            EXIT_LINKS.name: rollups.prepare,
+        }
+        self.after: dict[str, AfterStore] = {
+            PAGEVIEWS.name: rollups.after_store,
+            EXIT_LINKS.name: rollups.after_store,
+        }
         self.stopping = threading.Event()
         self.stored = 0
         self.dead = 0
@@ -135,6 +147,7 @@ class Flusher:
                 entries,
                 self.settings,
                 self.preparers.get(name),
+                self.after.get(name),
             )
         if dead:
             self._bury(dead)

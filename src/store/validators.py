@@ -91,6 +91,31 @@ _ENRICHED = {
     "enrich_errors": {"bsonType": "array", "items": _string(512)},
 }
 
+# What the statistics need of a view (footfall.stats): the course, tutorial and language
+# of its URL, the visitor hash, and the visit it belongs to (footfall.stats.visits).
+_STATS = {
+    "course": _string(256),
+    "tutorial": _string(256),
+    "language": _string(256),
+    "visitor": _string(32, minLength=32),
+    "visit": _object(
+        {
+            "start": DATE,
+            "seq": {"bsonType": ["int", "long"], "minimum": 1},
+            "gap_s": {**NUMBER, "minimum": 0},
+            "trail": {"bsonType": "array", "maxItems": 3, "items": _string(2048)},
+            "entry_event": _string(128),
+            "entry_course": _string(256),
+            "prev_path": _string(2048),
+            "prev_event": _string(128),
+            "prev_course": _string(256),
+        },
+        ["start", "seq", "gap_s", "trail"],
+    ),
+}
+#: The rollup token of the attempt that stored the document (footfall.stats.rollup).
+_ROLLUP_TOKEN = _string(32, minLength=32)
+
 PAGEVIEW = _schema(
     ["log_id", "source", "path", "method", "visited_at", "received_at"],
     {
@@ -110,6 +135,8 @@ PAGEVIEW = _schema(
         "latitude": {**NUMBER, "minimum": -90, "maximum": 90},
         "longitude": {**NUMBER, "minimum": -180, "maximum": 180},
         **_ENRICHED,
+        **_STATS,
+        "rt": _ROLLUP_TOKEN,
     },
 )
 
@@ -121,6 +148,7 @@ EXIT_LINK = _schema(
         "page": _string(2048),
         "page_title": _string(512),
         "clicked_at": DATE,
+        "rt": _ROLLUP_TOKEN,
     },
 )
 
@@ -266,5 +294,34 @@ API_KEY = _schema(
         ),
         "created_at": DATE,
         "revoked_at": {"bsonType": ["date", "null"]},
+    },
+)
+
+# Rollups (footfall.stats.rollup): their cells are named by the data, so only the
+# bookkeeping fields are fixed.
+ROLLUP = {
+    "$jsonSchema": {
+        "bsonType": "object",
+        "required": ["l", "s"],
+        "properties": {
+            "l": {"enum": ["q", "h", "d", "m"]},
+            "s": DATE,
+            "c": OBJECT,
+            "u": OBJECT,
+            "t": OBJECT,
+            "g": OBJECT,
+            "mt": DATE,
+            "dirty": BOOL,
+            "dv": {"bsonType": ["int", "long"]},
+        },
+    }
+}
+
+ROLLUP_TOKEN = _schema(
+    ["_id", "state", "at"],
+    {
+        "state": {"enum": ["open", "done", "abandoned"]},
+        "at": DATE,
+        "updates": {"bsonType": "binData"},
     },
 )

@@ -33,6 +33,10 @@ Decode = Callable[[bytes], dict[str, Any]]
 #: store, in order, the same objects; one it leaves out is acked without being stored.
 Prepare = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 Decoded = list[tuple[Entry, dict[str, Any]]]
+#: Runs once an append-only batch is stored, before it is acked, with the documents this
+#: write inserted and those already stored (duplicate log_id): the statistics' rollups
+#: (`footfall.stats.rollup.Rollups.after_store`). Raising leaves the batch pending.
+AfterStore = Callable[[str, list[dict[str, Any]], list[dict[str, Any]]], None]
 
 
 class TransientWriteError(Exception):
@@ -63,12 +67,15 @@ def write(
     entries: Sequence[Entry],
     settings: Settings | None = None,
     prepare: Prepare | None = None,
+    after: AfterStore | None = None,
 ) -> list[DeadLetter]:
     """Store a batch the way its collection says (`Collection.write`, one strategy each)."""
     decoded, dead = _decode_all(decode, entries)
     if prepare is not None:
         kept = {id(doc) for doc in prepare([doc for _, doc in decoded])}
         decoded = [(entry, doc) for entry, doc in decoded if id(doc) in kept]
+    if collection.write == "insert":
+        return dead + _insert_many(mongo, decoded, after)
     strategy = _STRATEGIES[collection.write]
     return dead + strategy(mongo, collection, decoded, settings)
 
@@ -83,21 +90,24 @@ def _decode_all(decode: Decode, entries: Sequence[Entry]) -> tuple[Decoded, list
     return decoded, dead
 
 
-def _insert(
-    mongo: MongoCollection, collection: Collection, decoded: Decoded, settings: Settings | None
+def _insert_many(
+    mongo: MongoCollection, decoded: Decoded, after: AfterStore | None = None
 ) -> list[DeadLetter]:
-    """Append-only: one insert_many; a duplicate log_id is already stored."""
-    return _insert_many(mongo, decoded)
-
-
-def _insert_many(mongo: MongoCollection, decoded: Decoded) -> list[DeadLetter]:
     if not decoded:
         return []
+    docs = [doc for _, doc in decoded]
+    dead: list[DeadLetter] = []
+    failed: dict[int, int] = {}
     try:
-        mongo.insert_many([doc for _, doc in decoded], ordered=False)
+        mongo.insert_many(docs, ordered=False)
     except BulkWriteError as error:
-        return _refused(error, [[entry] for entry, _ in decoded])
-    return []
+        dead = _refused(error, [[entry] for entry, _ in decoded])
+        failed = {e["index"]: e["code"] for e in error.details.get("writeErrors", [])}
+    if after is not None:
+        inserted = [doc for i, doc in enumerate(docs) if i not in failed]
+        duplicates = [doc for i, doc in enumerate(docs) if failed.get(i) == DUPLICATE_KEY]
+        after(mongo.name, inserted, duplicates)
+    return dead
 
 
 def _merge(
@@ -201,8 +211,8 @@ def _refused(error: BulkWriteError, owners: Sequence[Sequence[Entry]]) -> list[D
 Strategy = Callable[[MongoCollection, Collection, Decoded, Settings | None], list[DeadLetter]]
 
 #: How each `Collection.write` mode stores a batch.
+#: ("insert", append-only, is `_insert_many`: a duplicate log_id is already stored.)
 _STRATEGIES: dict[WriteMode, Strategy] = {
-    "insert": _insert,
     "merge": _merge,
     "progress": _progress,
 }

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from connexion.exceptions import ProblemException
+from connexion.exceptions import BadRequestProblem, ProblemException
 from pydantic import ValidationError
 
 FieldError = dict[str, str]
@@ -47,6 +47,14 @@ class Invalid(ProblemException):
             + "; ".join(f"{e['pointer'] or '/'}: {e['detail']}" for e in errors[:5]),
             ext={"errors": errors, **ext},
         )
+
+
+class BadParameters(BadRequestProblem):
+    """400 naming every bad query parameter by pointer (`/query/<name>`)."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(detail="; ".join(f"{e['pointer']}: {e['detail']}" for e in errors[:5]))
+        self.ext = {"errors": errors}
 
 
 class TooLarge(ProblemException):
