@@ -135,11 +135,13 @@ def next_local(start: datetime, bucket: Bucket, zone: ZoneInfo) -> datetime:
 def local_buckets(
     start: datetime, end: datetime, bucket: Bucket, zone: ZoneInfo
 ) -> Iterator[tuple[datetime, datetime]]:
-    """Consecutive local buckets [b, next) covering [start, end), clipped to it."""
+    """Consecutive local buckets [b, next) covering [start, end), clipped to it, in UTC
+    (aware datetimes of one zone compare and subtract by wall clock, across DST wrongly)."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
     at = local_floor(start, bucket, zone)
-    while at < end:
+    while at.astimezone(UTC) < end:
         nxt = next_local(at, bucket, zone)
-        yield max(at, start), min(nxt, end)
+        yield max(at.astimezone(UTC), start), min(nxt.astimezone(UTC), end)
         at = nxt
 
 

@@ -38,7 +38,9 @@ DIMENSIONS = (
 FILTERS = {"event": "e", "course": "c", "country": "k", "device": "d"}
 
 Cell = tuple[str, str, str]  # (segment, dimension, value)
-Add = tuple[Cell, str, float]  # (cell, counter, amount)
+#: (cell, counter, amount, at_start): at_start adds are counted in the period of the
+#: visit's start rather than the view's, so that a visit's figures stay together.
+Add = tuple[Cell, str, float, bool]
 
 
 def segments(bot: bool, event: str | None, course: str | None, country: str | None,
@@ -62,8 +64,9 @@ def pageview(doc: dict[str, Any]) -> tuple[list[Add], list[tuple[str, int, int]]
     adds: list[Add] = []
     seq = visit["seq"]
 
-    def add(segs: list[str], dim: str, value: str, counter: str, amount: float = 1) -> None:
-        adds.extend(((seg, dim, value), counter, amount) for seg in segs)
+    def add(segs: list[str], dim: str, value: str, counter: str, amount: float = 1,
+            at_start: bool = False) -> None:
+        adds.extend(((seg, dim, value), counter, amount, at_start) for seg in segs)
 
     page = _page(doc)
     for dim, value in _view_values(doc, page):
@@ -74,7 +77,7 @@ def pageview(doc: dict[str, Any]) -> tuple[list[Add], list[tuple[str, int, int]]
         longitude, latitude = location["coordinates"]
         add(own, "city", _city(doc), "la", latitude)
         add(own, "city", _city(doc), "lo", longitude)
-    add(own, "exit", page, "x")
+    add(own, "exit", page, "x", at_start=True)
     if seq == 1:
         if doc.get("first_visit"):
             add(own, "t", "", "f")
@@ -86,16 +89,16 @@ def pageview(doc: dict[str, Any]) -> tuple[list[Add], list[tuple[str, int, int]]
                 add(own, dim, value, "v")
     else:
         if seq == 2:
-            add(entry, "t", "", "n")
-        add(entry, "t", "", "d", visit.get("gap_s", 0))
+            add(entry, "t", "", "n", at_start=True)
+        add(entry, "t", "", "d", visit.get("gap_s", 0), at_start=True)
         add(own, "flow", f"{visit.get('prev_path', '')}\t{page}", "p")
         prev = segments(bot, visit.get("prev_event"), visit.get("prev_course"), country, device)
-        add(prev, "exit", visit.get("prev_path", ""), "x", -1)
+        add(prev, "exit", visit.get("prev_path", ""), "x", -1, at_start=True)
     trail = visit.get("trail") or [page]
     if seq <= 3:
-        add(entry, "trail", "\t".join(trail[:seq]), "v")
+        add(entry, "trail", "\t".join(trail[:seq]), "v", at_start=True)
         if seq >= 2:
-            add(entry, "trail", "\t".join(trail[: seq - 1]), "v", -1)
+            add(entry, "trail", "\t".join(trail[: seq - 1]), "v", -1, at_start=True)
     registers = []
     if visitor := doc.get("visitor"):
         index, rank = sketch.register(visitor)
@@ -105,8 +108,10 @@ def pageview(doc: dict[str, Any]) -> tuple[list[Add], list[tuple[str, int, int]]
 
 def exit_link(doc: dict[str, Any]) -> list[Add]:
     """An exit-link click: counted by link and by its host (no enrichment, no filters)."""
-    return [(("h*", "link", doc["url"]), "p", 1), (("h*", "link_domain", host_of(doc["url"])),
-                                                     "p", 1)]
+    return [
+        (("h*", "link", doc["url"]), "p", 1, False),
+        (("h*", "link_domain", host_of(doc["url"])), "p", 1, False),
+    ]
 
 
 def _view_values(doc: dict[str, Any], page: str) -> Iterator[tuple[str, str]]:

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from footfall.stats import buckets
-from footfall.stats.buckets import Bucket, OffGrid
+from footfall.stats.buckets import Bucket
 from footfall.stats.query import Bots, Query
 from footfall.web.problems import BadParameters, FieldError, pointer
 
@@ -47,18 +47,14 @@ def parse(*, start: str | None, end: str | None, zone: str, bucket: Bucket, bots
         if begin >= finish:
             bad("end", "end must be after start")
         else:
-            try:
-                count = sum(1 for _ in buckets.local_buckets(begin, finish, bucket, tz))
-                for a, b in buckets.local_buckets(begin, min(finish, now + timedelta(days=1)),
-                                                  bucket, tz):
-                    buckets.tile(a, b)
-            except OffGrid as error:
-                bad("zone", f"a {bucket} of this range in {zone} does not start on the "
-                            f"15-minute grid ({error}); historic offsets are not supported")
-            else:
-                if count > MAX_BUCKETS:
-                    bad("bucket", f"{count} buckets of {bucket}; at most {MAX_BUCKETS}: "
-                                  "choose a longer bucket or a shorter range")
+            spans = list(buckets.local_buckets(begin, finish, bucket, tz))
+            off = [a for a, _ in spans if a != buckets.floor(a, "q")]
+            if off:
+                bad("zone", f"a {bucket} of this range in {zone} starts at {off[0].isoformat()}, "
+                            "off the 15-minute grid (a historic offset): not supported")
+            elif len(spans) > MAX_BUCKETS:
+                bad("bucket", f"{len(spans)} buckets of {bucket}; at most {MAX_BUCKETS}: "
+                              "choose a longer bucket or a shorter range")
     if errors:
         raise BadParameters(errors)
     assert begin is not None and finish is not None

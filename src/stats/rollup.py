@@ -257,20 +257,24 @@ def live_key(prefix: str, what: str) -> str:
 def _period_updates(collection: str, docs: Iterable[Doc]) -> dict[str, dict[str, Any]]:
     field = TIME_FIELD[collection]
     updates: dict[str, dict[str, Any]] = {}
+
+    def update_for(at: datetime) -> dict[str, Any]:
+        period = Period("q", buckets.floor(at.replace(tzinfo=UTC), "q"))
+        return updates.setdefault(period.key, {"s": period.start.isoformat(), "inc": {},
+                                               "max": {}})
+
     for doc in docs:
-        at = doc[field].replace(tzinfo=UTC)
-        period = Period("q", buckets.floor(at, "q"))
-        update = updates.setdefault(period.key, {"s": period.start.isoformat(), "inc": {},
-                                                 "max": {}})
+        own = update_for(doc[field])
         if collection == "pageviews":
             adds, registers = cells.pageview(doc)
+            start = update_for(doc["visit"]["start"]) if "visit" in doc else own
         else:
-            adds, registers = cells.exit_link(doc), []
-        inc = update["inc"]
-        for (seg, dim, value), counter, amount in adds:
+            adds, registers, start = cells.exit_link(doc), [], own
+        for (seg, dim, value), counter, amount, at_start in adds:
+            inc = (start if at_start else own)["inc"]
             path = f"c.{cells.field(seg)}.{dim}|{cells.field(value)}.{counter}"
             inc[path] = inc.get(path, 0) + amount
-        highest = update["max"]
+        highest = own["max"]
         for seg, index, rank in registers:
             path = f"u.{cells.field(seg)}.{index}"
             if rank > highest.get(path, 0):
