@@ -48,7 +48,8 @@ def parse(*, start: str | None, end: str | None, zone: str, bucket: Bucket, bots
             bad("end", "end must be after start")
         else:
             spans = list(buckets.local_buckets(begin, finish, bucket, tz))
-            off = [a for a, _ in spans if a != buckets.floor(a, "q")]
+            edges = [a for a, _ in spans] + [finish]
+            off = [a for a in edges if a != buckets.floor(a, "q")]
             if off:
                 bad("zone", f"a {bucket} of this range in {zone} starts at {off[0].isoformat()}, "
                             "off the 15-minute grid (a historic offset): not supported")
@@ -65,11 +66,11 @@ def _time(text: str | None, zone: ZoneInfo, name: str, bad) -> datetime | None: 
     if text is None:
         return None
     try:
-        if len(text) == 10:
+        if len(text) == 10:  # a local midnight: checked with the zone's buckets
             day = date.fromisoformat(text)
-            at = buckets.local_floor(
+            return buckets.local_floor(
                 datetime(day.year, day.month, day.day, 12, tzinfo=zone), "day", zone
-            )
+            ).astimezone(UTC)
         else:
             at = datetime.fromisoformat(text)
             at = at.replace(tzinfo=UTC) if at.tzinfo is None else at
