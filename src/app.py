@@ -10,6 +10,7 @@ from connexion import FlaskApp
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 
+from footfall import dashboard
 from footfall.clients import mongo_database, redis_client
 from footfall.security.cors import Cors, browser_routes
 from footfall.security.keystore import KeyStore
@@ -82,4 +83,5 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
         settings=settings,
     )
     app.app.extensions[EXTENSION] = services
+    dashboard.register(app.app)  # the page over /stats (footfall.dashboard)
     return app

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pycountry
 from pymongo.database import Database
 
 from footfall.stats import buckets, cells, sketch
@@ -139,7 +140,7 @@ def visitor_map(db: Database, query: Query) -> dict[str, Any]:
     for value, c in sorted(_dimension(db, query, "country").items()):
         code, _, name = value.partition("|")
         features.append({"type": "Feature", "geometry": None, "properties": {
-            "kind": "country", "iso_code": code, "name": name,
+            "kind": "country", "iso_code": code, "iso_numeric": _numeric(code), "name": name,
             "pageviews": round(c.get("p", 0)), "visits": round(c.get("v", 0))}})
     for value, c in sorted(_dimension(db, query, "city").items()):
         code, _, name = value.partition("|")
@@ -152,6 +153,12 @@ def visitor_map(db: Database, query: Query) -> dict[str, Any]:
             "kind": "city", "iso_code": code, "name": name,
             "pageviews": round(views), "visits": round(c.get("v", 0))}})
     return {"type": "FeatureCollection", "features": features}
+
+
+def _numeric(alpha_2: str) -> str | None:
+    """ISO 3166-1 numeric code: world maps (world-atlas) key countries by it."""
+    country = pycountry.countries.get(alpha_2=alpha_2)
+    return None if country is None else country.numeric
 
 
 _COUNTED = {"p": "pageviews", "v": "visits", "x": "visits"}
