@@ -148,10 +148,13 @@ def _page(doc: dict[str, Any]) -> str:
     return doc["path"].split("?", 1)[0].split("#", 1)[0]
 
 
-# MongoDB field names may not contain "." nor start with "$": cell keys are escaped.
+# MongoDB field names may not contain "." nor start with "$", nor be empty: segments and
+# values are escaped ("%" alone, which escaping never makes, stands for the empty value).
 def field(text: str) -> str:
+    if not text:
+        return "%"
     return text.replace("%", "%25").replace(".", "%2E").replace("$", "%24").replace("\0", "%00")
 
 
 def unfield(text: str) -> str:
-    return unquote(text)
+    return "" if text == "%" else unquote(text)

@@ -86,8 +86,7 @@ def summary(db: Database, query: Query) -> dict[str, Any]:
     spans = list(buckets.local_buckets(query.start, end, query.bucket, query.zone)) \
         if end > query.start else []
     per_span = [buckets.tile(a, b) for a, b in spans]
-    loaded = load(db, [p for tiles in per_span for p in tiles], segs=query.segments,
-                  totals_only=True)
+    loaded = load(db, [p for tiles in per_span for p in tiles], segs=query.segments, dims=["t"])
     series, whole = [], Summed()
     for (a, b), tiles in zip(spans, per_span, strict=True):
         part = Summed()
@@ -100,7 +99,7 @@ def summary(db: Database, query: Query) -> dict[str, Any]:
 
 
 def figures(summed: Summed, segs: Sequence[str]) -> dict[str, Any]:
-    t = _counters(summed, segs, "t|")
+    t = _counters(summed, segs, "t", "")
     views, visits = t.get("p", 0), t.get("v", 0)
     first = t.get("f", 0)
     registers = [summed.registers[s] for s in segs if s in summed.registers]
@@ -191,25 +190,24 @@ def _dimension(db: Database, query: Query, stored: str) -> dict[str, dict[str, f
     if end <= query.start:
         return {}
     tiles = buckets.tile(query.start, end)
-    loaded = load(db, tiles, segs=query.segments, registers=False)
+    loaded = load(db, tiles, segs=query.segments, dims=[stored], registers=False)
     summed = Summed()
     for period in tiles:
         summed.merge(loaded[period])
-    prefix = f"{stored}|"
     out: dict[str, dict[str, float]] = {}
     for seg in query.segments:
-        for key, counters in summed.cells.get(seg, {}).items():
-            if key.startswith(prefix):
-                mine = out.setdefault(cells.unfield(key[len(prefix):]), {})
-                for counter, amount in counters.items():
-                    mine[counter] = mine.get(counter, 0) + amount
+        for key, counters in summed.cells.get(seg, {}).get(stored, {}).items():
+            mine = out.setdefault(cells.unfield(key), {})
+            for counter, amount in counters.items():
+                mine[counter] = mine.get(counter, 0) + amount
     return out
 
 
-def _counters(summed: Summed, segs: Iterable[str], key: str) -> dict[str, float]:
+def _counters(summed: Summed, segs: Iterable[str], dim: str, value: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for seg in segs:
-        for counter, amount in summed.cells.get(seg, {}).get(key, {}).items():
+        cell = summed.cells.get(seg, {}).get(dim, {}).get(cells.field(value), {})
+        for counter, amount in cell.items():
             out[counter] = out.get(counter, 0) + amount
     return out
 

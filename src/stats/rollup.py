@@ -272,7 +272,7 @@ def _period_updates(collection: str, docs: Iterable[Doc]) -> dict[str, dict[str,
             adds, registers, start = cells.exit_link(doc), [], own
         for (seg, dim, value), counter, amount, at_start in adds:
             inc = (start if at_start else own)["inc"]
-            path = f"c.{cells.field(seg)}.{dim}|{cells.field(value)}.{counter}"
+            path = f"c.{cells.field(seg)}.{dim}.{cells.field(value)}.{counter}"
             inc[path] = inc.get(path, 0) + amount
         highest = own["max"]
         for seg, index, rank in registers:
@@ -309,26 +309,31 @@ def _now() -> datetime:
 
 
 # --- reading and summing periods (compaction and queries) -----------------------------
-Sums = dict[str, dict[str, dict[str, float]]]  # segment -> cell key -> counter -> sum
+#: segment -> dimension -> value (escaped) -> counter -> sum
+Sums = dict[str, dict[str, dict[str, dict[str, float]]]]
 
 
 class Summed:
-    """Counters per segment and cell, and registers per segment, of some periods."""
+    """Counters per segment, dimension and value, and registers per segment, of some periods."""
 
     def __init__(self) -> None:
-        self.cells: Sums = defaultdict(lambda: defaultdict(lambda: defaultdict(float)))
+        self.cells: Sums = {}
         self.registers: dict[str, Any] = {}
 
-    def add_cells(self, seg: str, table: dict[str, dict[str, float]]) -> None:
-        mine = self.cells[seg]
-        for key, counters in table.items():
-            cell = mine[key]
+    def add_cells(self, seg: str, dim: str, table: dict[str, dict[str, float]]) -> None:
+        mine = self.cells.setdefault(seg, {}).setdefault(dim, {})
+        for value, counters in table.items():
+            cell = mine.get(value)
+            if cell is None:
+                mine[value] = dict(counters)
+                continue
             for counter, amount in counters.items():
-                cell[counter] += amount
+                cell[counter] = cell.get(counter, 0) + amount
 
     def merge(self, other: Summed) -> None:
-        for seg, table in other.cells.items():
-            self.add_cells(seg, table)
+        for seg, dims in other.cells.items():
+            for dim, table in dims.items():
+                self.add_cells(seg, dim, table)
         for seg, registers in other.registers.items():
             mine = self.registers.get(seg)
             if mine is None:
@@ -348,17 +353,16 @@ class Summed:
 
 
 def sum_periods(db: Database, periods: Sequence[Period], *, segs: Sequence[str] | None = None,
-                totals_only: bool = False, registers: bool = True) -> Summed:
+                dims: Sequence[str] | None = None, registers: bool = True) -> Summed:
     """The sum of some periods (see `load`)."""
     summed = Summed()
-    for part in load(db, periods, segs=segs, totals_only=totals_only,
-                     registers=registers).values():
+    for part in load(db, periods, segs=segs, dims=dims, registers=registers).values():
         summed.merge(part)
     return summed
 
 
 def load(db: Database, periods: Sequence[Period], *, segs: Sequence[str] | None = None,
-         totals_only: bool = False, registers: bool = True) -> dict[Period, Summed]:
+         dims: Sequence[str] | None = None, registers: bool = True) -> dict[Period, Summed]:
     """Each period's sums; a dirty coarse period is read as its children (recursively).
 
     A coarse period with no document was never marked, so nothing was counted in it:
@@ -366,7 +370,7 @@ def load(db: Database, periods: Sequence[Period], *, segs: Sequence[str] | None 
     """
     out = {period: Summed() for period in periods}
     pending = [(period, period) for period in out]
-    projection = _projection(segs, totals_only, registers)
+    projection = _projection(segs, dims, registers)
     while pending:
         keys = list({period.key for period, _ in pending})
         docs = {doc["_id"]: doc for doc in db[ROLLUPS].find({"_id": {"$in": keys}}, projection)}
@@ -378,56 +382,48 @@ def load(db: Database, periods: Sequence[Period], *, segs: Sequence[str] | None 
             if period.level != "q" and doc.get("dirty", False):
                 descend += [(child, owner) for child in buckets.children(period)]
                 continue
-            _add_doc(doc, out[owner], period.level, totals_only, registers)
+            _add_doc(doc, out[owner], period.level, registers)
         pending = descend
     return out
 
 
-def _projection(segs: Sequence[str] | None, totals_only: bool, registers: bool
+def _projection(segs: Sequence[str] | None, dims: Sequence[str] | None, registers: bool
                 ) -> dict[str, int]:
+    """Only the segments and dimensions asked for: each is a field of its own."""
     projection = {"dirty": 1, "l": 1}
     if segs is None:
-        projection.update({"c": 1, "u": 1, "t": 1})
+        projection.update({"c": 1, "u": 1})
         return projection
     for seg in segs:
         name = cells.field(seg)
-        if totals_only:
-            projection[f"t.{name}"] = 1
-            projection[f"c.{name}.t|"] = 1
-        else:
+        if dims is None:
             projection[f"c.{name}"] = 1
+        for dim in dims or ():
+            projection[f"c.{name}.{dim}"] = 1
         if registers:
             projection[f"u.{name}"] = 1
     return projection
 
 
-def _add_doc(doc: dict[str, Any], summed: Summed, level: str, totals_only: bool,
-             registers: bool) -> None:
-    if level == "q":
-        for seg, table in (doc.get("c") or {}).items():
-            summed.add_cells(cells.unfield(seg), table)
-        for seg, sparse in (doc.get("u") or {}).items() if registers else ():
-            summed.add_registers(cells.unfield(seg), sparse=sparse)
-        return
-    if totals_only:
-        for seg, total in (doc.get("t") or {}).items():
-            summed.add_cells(cells.unfield(seg), {"t|": total})
-    else:
-        for seg, blob in (doc.get("c") or {}).items():
-            summed.add_cells(cells.unfield(seg), orjson.loads(blob))
-    for seg, blob in (doc.get("u") or {}).items() if registers else ():
-        summed.add_registers(cells.unfield(seg), data=blob)
+def _add_doc(doc: dict[str, Any], summed: Summed, level: str, registers: bool) -> None:
+    """A 15-minute period holds nested counters; a coarse one a blob per dimension."""
+    for seg, dims in (doc.get("c") or {}).items():
+        seg = cells.unfield(seg)
+        for dim, table in dims.items():
+            summed.add_cells(seg, dim, table if level == "q" else orjson.loads(table))
+    for seg, stored in (doc.get("u") or {}).items() if registers else ():
+        if level == "q":
+            summed.add_registers(cells.unfield(seg), sparse=stored)
+        else:
+            summed.add_registers(cells.unfield(seg), data=stored)
 
 
 def encode_sum(summed: Summed) -> dict[str, Any]:
-    """A coarse period's stored form: per segment a blob of cells, the total apart (so
-    that series read only it), and the registers as bytes."""
-    c, t, u = {}, {}, {}
-    for seg, table in summed.cells.items():
-        name = cells.field(seg)
-        c[name] = Binary(orjson.dumps(table))
-        if "t|" in table:
-            t[name] = dict(table["t|"])
-    for seg, registers in summed.registers.items():
-        u[cells.field(seg)] = Binary(sketch.to_bytes(registers))
-    return {"c": c, "t": t, "u": u}
+    """A coarse period's stored form: per segment and dimension a blob of cells (a query
+    reads only the dimension it reports), and the registers as bytes."""
+    c: dict[str, dict[str, Binary]] = {}
+    for seg, dims in summed.cells.items():
+        c[cells.field(seg)] = {dim: Binary(orjson.dumps(table)) for dim, table in dims.items()}
+    u = {cells.field(seg): Binary(sketch.to_bytes(registers))
+         for seg, registers in summed.registers.items()}
+    return {"c": c, "u": u}

@@ -308,7 +308,6 @@ ROLLUP = {
             "s": DATE,
             "c": OBJECT,
             "u": OBJECT,
-            "t": OBJECT,
             "g": OBJECT,
             "mt": DATE,
             "dirty": BOOL,
