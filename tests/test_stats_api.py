@@ -18,6 +18,7 @@ import pytest
 from footfall.app import create_app
 from footfall.clients import mongo_database, redis_client
 from footfall.stats.query import TOP
+from footfall.stats.rollup import Rollups
 from footfall.store.flusher import Flusher
 from footfall.store.schema import init_db
 from tests.conftest import keyed_client, make_settings
@@ -47,10 +48,13 @@ def drain(flusher: Flusher) -> None:
         assert flusher.store(batch)
 
 
-@pytest.fixture(scope="module")
-def loaded(valkey, mongo, tmp_path_factory) -> Iterator[Loaded]:  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module", params=["deltas", "compacted"])
+def loaded(request, valkey, mongo, tmp_path_factory) -> Iterator[Loaded]:  # type: ignore[no-untyped-def]
+    """Every test runs twice: on the deltas as the flusher wrote them, and once compaction
+    folded them and summed hours, days and months."""
     settings = make_settings(valkey.url, mongo.uri, unique_name(),
-                             geoip_db=geo_database(tmp_path_factory.mktemp("geo")))
+                             geoip_db=geo_database(tmp_path_factory.mktemp("geo")),
+                             stats_compact_s=3600)
     db, redis = mongo_database(settings), redis_client(settings)
     init_db(db)
     app = create_app(settings)
@@ -60,6 +64,11 @@ def loaded(valkey, mongo, tmp_path_factory) -> Iterator[Loaded]:  # type: ignore
     post(client, data.items())
     flusher = Flusher(settings, redis, db)
     drain(flusher)
+    if request.param == "compacted":
+        Rollups(db, redis, settings.stream_prefix, 0).compact()
+        assert db.rollups.count_documents({"l": {"$in": ["h", "d", "m"]}, "dirty": True}) == 0
+    else:
+        assert db.rollups.count_documents({"l": "qd"}) > 0
     yield Loaded(client, reader, Oracle(data, db), data, db, flusher)
     db.client.drop_database(db.name)
     for key in redis.scan_iter(f"{settings.stream_prefix}:*"):

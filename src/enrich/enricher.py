@@ -170,7 +170,8 @@ class Enricher:
         keyed = []
         for doc, key in visits:
             doc["visitor"] = key.rsplit(":", 1)[1]
-            keyed.append((doc, doc["visitor"]))
+            if "visited_at" in doc:  # always, once accepted (the API fills it)
+                keyed.append((doc, doc["visitor"]))
         try:
             self.sessions.assign(keyed)
         except RedisError as error:
@@ -178,7 +179,7 @@ class Enricher:
             for doc, _ in keyed:
                 _record(doc, "visit", error)
         for doc in kept:
-            if "visit" not in doc:
+            if "visit" not in doc and "visited_at" in doc:
                 alone(doc)
 
     def _refresh_geo(self) -> None:

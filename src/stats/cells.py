@@ -37,10 +37,13 @@ DIMENSIONS = (
 #: Filters, by name in the API, and the segment prefix each uses.
 FILTERS = {"event": "e", "course": "c", "country": "k", "device": "d"}
 
-Cell = tuple[str, str, str]  # (segment, dimension, value)
-#: (cell, counter, amount, at_start): at_start adds are counted in the period of the
-#: visit's start rather than the view's, so that a visit's figures stay together.
-Add = tuple[Cell, str, float, bool]
+#: What decides a view's segments: (bot, event, course, country, device); `segments`
+#: expands it. Additions are gathered per key and expanded once per batch (cheaper).
+SegKey = tuple[bool, str | None, str | None, str | None, str | None]
+#: (segments, dimension, value, counter, amount, at_start): at_start adds are counted in
+#: the period of the visit's start rather than the view's, so a visit's figures stay together.
+Add = tuple[SegKey, str, str, str, float, bool]
+NO_SEGMENT: SegKey = (False, None, None, None, None)
 
 
 def segments(bot: bool, event: str | None, course: str | None, country: str | None,
@@ -53,20 +56,20 @@ def segments(bot: bool, event: str | None, course: str | None, country: str | No
     return found
 
 
-def pageview(doc: dict[str, Any]) -> tuple[list[Add], list[tuple[str, int, int]]]:
-    """The counter additions and the (segment, register index, rank) of a page view."""
+def pageview(doc: dict[str, Any]) -> tuple[list[Add], tuple[SegKey, int, int] | None]:
+    """The counter additions of a page view, and its visitor's (segments, index, rank)."""
     bot = bool(doc.get("is_bot"))
     country = (doc.get("country") or {}).get("iso_code")
     device = (doc.get("device") or {}).get("type")
     visit = doc.get("visit") or {"seq": 1, "gap_s": 0, "trail": [_page(doc)]}
-    own = segments(bot, doc.get("event_name"), doc.get("course"), country, device)
-    entry = segments(bot, visit.get("entry_event"), visit.get("entry_course"), country, device)
+    own: SegKey = (bot, doc.get("event_name"), doc.get("course"), country, device)
+    entry: SegKey = (bot, visit.get("entry_event"), visit.get("entry_course"), country, device)
     adds: list[Add] = []
     seq = visit["seq"]
 
-    def add(segs: list[str], dim: str, value: str, counter: str, amount: float = 1,
+    def add(key: SegKey, dim: str, value: str, counter: str, amount: float = 1,
             at_start: bool = False) -> None:
-        adds.extend(((seg, dim, value), counter, amount, at_start) for seg in segs)
+        adds.append((key, dim, value, counter, amount, at_start))
 
     page = _page(doc)
     for dim, value in _view_values(doc, page):
@@ -92,25 +95,25 @@ def pageview(doc: dict[str, Any]) -> tuple[list[Add], list[tuple[str, int, int]]
             add(entry, "t", "", "n", at_start=True)
         add(entry, "t", "", "d", visit.get("gap_s", 0), at_start=True)
         add(own, "flow", f"{visit.get('prev_path', '')}\t{page}", "p")
-        prev = segments(bot, visit.get("prev_event"), visit.get("prev_course"), country, device)
+        prev: SegKey = (bot, visit.get("prev_event"), visit.get("prev_course"), country, device)
         add(prev, "exit", visit.get("prev_path", ""), "x", -1, at_start=True)
     trail = visit.get("trail") or [page]
     if seq <= 3:
         add(entry, "trail", "\t".join(trail[:seq]), "v", at_start=True)
         if seq >= 2:
             add(entry, "trail", "\t".join(trail[: seq - 1]), "v", -1, at_start=True)
-    registers = []
+    registers = None
     if visitor := doc.get("visitor"):
         index, rank = sketch.register(visitor)
-        registers = [(seg, index, rank) for seg in own]
+        registers = (own, index, rank)
     return adds, registers
 
 
 def exit_link(doc: dict[str, Any]) -> list[Add]:
     """An exit-link click: counted by link and by its host (no enrichment, no filters)."""
     return [
-        (("h*", "link", doc["url"]), "p", 1, False),
-        (("h*", "link_domain", host_of(doc["url"])), "p", 1, False),
+        (NO_SEGMENT, "link", doc["url"], "p", 1, False),
+        (NO_SEGMENT, "link_domain", host_of(doc["url"]), "p", 1, False),
     ]
 
 

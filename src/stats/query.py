@@ -197,7 +197,7 @@ def _dimension(db: Database, query: Query, stored: str) -> dict[str, dict[str, f
     out: dict[str, dict[str, float]] = {}
     for seg in query.segments:
         for key, counters in summed.cells.get(seg, {}).get(stored, {}).items():
-            mine = out.setdefault(cells.unfield(key), {})
+            mine = out.setdefault(key, {})
             for counter, amount in counters.items():
                 mine[counter] = mine.get(counter, 0) + amount
     return out
@@ -206,7 +206,7 @@ def _dimension(db: Database, query: Query, stored: str) -> dict[str, dict[str, f
 def _counters(summed: Summed, segs: Iterable[str], dim: str, value: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for seg in segs:
-        cell = summed.cells.get(seg, {}).get(dim, {}).get(cells.field(value), {})
+        cell = summed.cells.get(seg, {}).get(dim, {}).get(value, {})
         for counter, amount in cell.items():
             out[counter] = out.get(counter, 0) + amount
     return out

@@ -1,30 +1,36 @@
 """The flusher's hook: counts what a batch stored into the rollups, exactly once.
 
+Rollups are documents per period (see `footfall.stats.buckets`): `c.<segment>.<dimension>`
+holds that dimension's cells as one blob, `u.<segment>` the visitor registers. A batch
+never updates a period in place (MongoDB servers such as SecantusDB take a time
+quadratic in the fields of one update): it **inserts one delta document per 15-minute
+period it touches**, whose `_id` is the period and the attempt's token, so inserting it
+twice stores it once. `compact` folds a period's deltas into its base document and sums
+the hour, day and month periods from their children.
+
 `prepare` stamps a batch's documents, before they are inserted, with a token unique to
-this attempt (`rt`). `after_store` then runs after the insert and before the ack:
+this attempt (`rt`). `after_store` runs after the insert and before the ack:
 
 1. Duplicates (an earlier attempt stored them) are resolved by their token's record in
-   `rollup_tokens`: `done` → already counted; `open` → that attempt stored its updates
-   there, so they are applied again (guarded, see 3); no record or `abandoned` → that
-   attempt died before saying what it would count, so its record is marked `abandoned`
-   (which stops it for good, should it still be alive) and this attempt adopts the
-   documents with a conditional `rt` swap, so that each is adopted by one attempt only.
-2. What this attempt counts (the documents it inserted and those it adopted) becomes
-   one update per 15-minute period, stored in the token's record (`open`) before any
-   is applied. If the record already exists, another flusher abandoned this attempt:
-   the batch is retried (a new token, now all duplicates, resolved by 1).
-3. Each update is applied with a guard: the period's document must not list the token
-   (`g.<token>`); the update adds the token. Applying it twice changes nothing.
-4. The record is marked `done`.
+   `rollup_tokens`: `done` → counted; `open` → that attempt stored its deltas in its
+   record: they are inserted again (a delta already there is not stored twice); no
+   record, or `abandoned` → that attempt died before saying what it would count: its
+   record is set `abandoned` (which stops it, should it still be alive) and this attempt
+   adopts the documents by a conditional swap of `rt`, which one attempt only can win.
+2. This attempt's deltas (what it inserted and what it adopted) are written into its
+   record (`open`) first; if the record exists, another flusher abandoned this attempt:
+   the batch is retried (a new token; now all duplicates, resolved by 1).
+3. The deltas are inserted; the record becomes `done`.
 
 A flusher killed at any point leaves its entries pending; the attempt that replays them
-finds the record in one of these states and finishes the work without counting twice
-or losing a document (tests/test_stats_exactly_once.py kills one between steps).
+finds the record in one of these states and finishes the work, counting nothing twice
+and losing nothing (tests/test_stats_exactly_once.py kills flushers between the steps).
 
-Coarser periods (hour, UTC day, UTC month) are sums of finer ones. Every update first
-and last marks them `dirty`; queries read a dirty period's children instead, and
-`compact` (every STATS_COMPACT_S, from this hook) recomputes them and clears the mark
-unless a batch marked it again meanwhile. So queries never read a stale sum.
+Queries read a 15-minute period as its base plus the deltas not folded into it yet, and
+a coarse period as its own document only when it is clean: every batch marks the hour,
+day and month it counts in `dirty` before and after inserting its deltas, `compact`
+clears the mark only if no batch marked it meanwhile, and a dirty period is read as its
+children. So a figure is never stale.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from typing import Any
 import numpy as np
 import orjson
 from bson import Binary
-from pymongo import UpdateOne
+from pymongo import InsertOne, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from redis import Redis
@@ -55,10 +61,12 @@ log = logging.getLogger(__name__)
 
 ROLLUPS = ROLLUP_COLLECTION.name
 TOKENS = ROLLUP_TOKENS.name
-#: Guards and token records are kept this long after their last use: far longer than a
-#: stalled batch can stay pending before another flusher replays it.
+#: A delta's level: a 15-minute period's addition from one attempt.
+DELTA = "qd"
+#: Token records, and the tokens a base remembers having folded, are kept this long: far
+#: longer than a stalled batch can stay pending before another flusher replays it.
 KEEP = timedelta(days=1)
-#: The stream whose documents carry this time, per collection.
+#: The field of each stream's documents that says when it happened.
 TIME_FIELD = {"pageviews": "visited_at", "exit_links": "clicked_at"}
 LIVE_WINDOW_S = 300
 
@@ -92,20 +100,15 @@ class Rollups:
             return
         token = (inserted or duplicates)[0]["rt"]
         ours = list(inserted) + self._resolve(collection, duplicates, token)
-        updates = _period_updates(collection, ours)
-        if updates:
-            self._mark_dirty(updates)
+        deltas = delta_documents(collection, ours, token)
+        if deltas:
             try:
                 self.db[TOKENS].insert_one(
-                    {"_id": token, "state": "open", "at": _now(), "updates": _pack(updates)}
+                    {"_id": token, "state": "open", "at": _now(), "deltas": deltas}
                 )
             except DuplicateKeyError:
                 raise Preempted(token) from None
-            self._apply(token, updates)
-            self._mark_dirty(updates)
-            self.db[TOKENS].update_one(
-                {"_id": token}, {"$set": {"state": "done"}, "$unset": {"updates": ""}}
-            )
+            self._insert_deltas(token, deltas)
         self._live(collection, ours)
         if time.monotonic() >= self._next_compact:
             self._next_compact = time.monotonic() + self.compact_s
@@ -116,14 +119,10 @@ class Rollups:
         """Finish or adopt the work of earlier attempts; returns the documents adopted."""
         if not duplicates:
             return []
-        stored = {
-            doc["log_id"]: doc
-            for doc in self.db[collection].find(
-                {"log_id": {"$in": [d["log_id"] for d in duplicates]}}
-            )
-        }
         by_token: dict[str, list[Doc]] = defaultdict(list)
-        for doc in stored.values():
+        for doc in self.db[collection].find(
+            {"log_id": {"$in": [d["log_id"] for d in duplicates]}}
+        ):
             if doc.get("rt"):
                 by_token[doc["rt"]].append(doc)
         adopted: list[Doc] = []
@@ -136,13 +135,7 @@ class Rollups:
                 except DuplicateKeyError:  # its attempt wrote the record just now
                     record = self.db[TOKENS].find_one({"_id": other}) or {"state": "abandoned"}
             if record["state"] == "open":
-                updates = _unpack(record["updates"])
-                self._mark_dirty(updates)
-                self._apply(other, updates)
-                self._mark_dirty(updates)
-                self.db[TOKENS].update_one(
-                    {"_id": other}, {"$set": {"state": "done"}, "$unset": {"updates": ""}}
-                )
+                self._insert_deltas(other, record["deltas"])
             elif record["state"] == "abandoned":
                 adopted += self._adopt(collection, docs, other, token)
         return adopted
@@ -154,38 +147,24 @@ class Rollups:
         )
         return list(self.db[collection].find({"log_id": {"$in": ids}, "rt": token}))
 
-    def _apply(self, token: str, updates: dict[str, dict[str, Any]]) -> None:
-        """One guarded upsert per period; a duplicate key on a retry means 'already applied'."""
-        now = _now()
-        pending = list(updates.items())
-        for attempt in range(2):
-            ops = []
-            for key, update in pending:
-                change: dict[str, Any] = {
-                    "$set": {f"g.{token}": now, "mt": now, "l": "q",
-                             "s": datetime.fromisoformat(update["s"])},
-                }
-                if update["inc"]:
-                    change["$inc"] = update["inc"]
-                if update["max"]:
-                    change["$max"] = update["max"]
-                ops.append(UpdateOne({"_id": key, f"g.{token}": {"$exists": False}}, change,
-                                     upsert=True))
-            try:
-                self.db[ROLLUPS].bulk_write(ops, ordered=False)
-                return
-            except BulkWriteError as error:
-                errors = error.details["writeErrors"]
-                if any(e["code"] != DUPLICATE_KEY for e in errors):
-                    raise
-                if attempt == 1:
-                    return  # the period exists and lists the token: applied before
-                pending = [pending[e["index"]] for e in errors]  # a race creating it: again
+    def _insert_deltas(self, token: str, deltas: list[Doc]) -> None:
+        """Mark the coarse periods, insert the deltas (a duplicate is one already stored),
+        mark again, and say the token is done."""
+        self._mark_dirty(deltas)
+        try:
+            self.db[ROLLUPS].insert_many(deltas, ordered=False)
+        except BulkWriteError as error:
+            if any(e["code"] != DUPLICATE_KEY for e in error.details["writeErrors"]):
+                raise
+        self._mark_dirty(deltas)
+        self.db[TOKENS].update_one(
+            {"_id": token}, {"$set": {"state": "done"}, "$unset": {"deltas": ""}}
+        )
 
-    def _mark_dirty(self, updates: dict[str, dict[str, Any]]) -> None:
+    def _mark_dirty(self, deltas: Iterable[Doc]) -> None:
         parents: set[Period] = set()
-        for update in updates.values():
-            period: Period | None = Period("q", datetime.fromisoformat(update["s"]))
+        for delta in deltas:
+            period: Period | None = Period("q", delta["s"].replace(tzinfo=UTC))
             while (period := buckets.parent(period)) is not None:  # type: ignore[arg-type]
                 parents.add(period)
         ops = [
@@ -193,7 +172,7 @@ class Rollups:
                                        "$inc": {"dv": 1}}, upsert=True)
             for p in sorted(parents)
         ]
-        _bulk_upserts(self.db[ROLLUPS], ops)
+        _retry_races(self.db[ROLLUPS], ops)
 
     def _live(self, collection: str, docs: Iterable[Doc]) -> None:
         """Views and visitors of the last minutes, in Redis sorted sets (idempotent adds)."""
@@ -211,21 +190,23 @@ class Rollups:
         if not views:
             return
         pipe = self.redis.pipeline(transaction=False)
-        pipe.zadd(self.live_key("views"), views)
+        pipe.zadd(live_key(self.prefix, "views"), views)
         if visitors:
-            pipe.zadd(self.live_key("visitors"), visitors, gt=True)
+            pipe.zadd(live_key(self.prefix, "visitors"), visitors, gt=True)
         for what in ("views", "visitors"):
-            pipe.zremrangebyscore(self.live_key(what), "-inf", since)
-            pipe.pexpire(self.live_key(what), 4 * LIVE_WINDOW_S * 1000)
+            pipe.zremrangebyscore(live_key(self.prefix, what), "-inf", since)
+            pipe.pexpire(live_key(self.prefix, what), 4 * LIVE_WINDOW_S * 1000)
         pipe.execute()
-
-    def live_key(self, what: str) -> str:
-        return live_key(self.prefix, what)
 
     # --- compaction -------------------------------------------------------------------
     def compact(self, limit: int = 500) -> int:
-        """Recompute dirty hour, day and month periods from their children, finest first."""
+        """Fold deltas into their 15-minute bases, then recompute dirty hours, days and
+        months from their children, finest first; returns the periods written."""
         done = 0
+        starts = self.db[ROLLUPS].distinct("s", {"l": DELTA})
+        for start in sorted(starts)[:limit]:
+            self._fold(Period("q", start.replace(tzinfo=UTC)))
+            done += 1
         for level in ("h", "d", "m"):
             dirty = list(self.db[ROLLUPS].find({"l": level, "dirty": True}, {"dv": 1, "s": 1})
                          .limit(limit))
@@ -237,15 +218,39 @@ class Rollups:
                     {"$set": {**encode_sum(summed), "dirty": False}},
                 )
                 done += 1
-        self._forget_guards()
+        self.db[TOKENS].delete_many({"state": {"$ne": "open"}, "at": {"$lt": _now() - KEEP}})
         return done
 
-    def _forget_guards(self) -> None:
-        """Drop period guards and token records nobody can replay any more."""
-        old = _now() - KEEP
-        self.db[ROLLUPS].update_many({"l": "q", "mt": {"$lt": old}, "g": {"$exists": True}},
-                                     {"$unset": {"g": ""}})
-        self.db[TOKENS].delete_many({"state": {"$ne": "open"}, "at": {"$lt": old}})
+    def _fold(self, period: Period) -> None:
+        """Add a period's new deltas to its base (guarded by the base's revision), then
+        delete them. The base remembers the tokens it folded, for KEEP, so that a delta
+        inserted again by a late replay is recognised and dropped, never added twice."""
+        rollups = self.db[ROLLUPS]
+        base = rollups.find_one({"_id": period.key}) or {}
+        folded: dict[str, datetime] = base.get("folded", {})
+        deltas = list(rollups.find({"l": DELTA, "s": period.start}))
+        fresh = [d for d in deltas if d["tok"] not in folded]
+        if fresh:
+            summed = Summed()
+            if base:
+                _add_doc(base, summed, registers=True)
+            for delta in fresh:
+                _add_doc(delta, summed, registers=True)
+            now, old = _now(), _now() - KEEP
+            kept = {t: at for t, at in folded.items() if at.replace(tzinfo=UTC) >= old}
+            kept.update({d["tok"]: now for d in fresh})
+            body = {**encode_sum(summed), "folded": kept, "l": "q", "s": period.start,
+                    "rev": base.get("rev", 0) + 1}
+            try:
+                result = rollups.replace_one({"_id": period.key, "rev": base.get("rev", 0)},
+                                             body, upsert=not base)
+            except DuplicateKeyError:
+                return  # another flusher folded it first: next time
+            if not base and result.upserted_id is None and not result.modified_count:
+                return
+            if base and not result.modified_count:
+                return  # changed under us: next time
+        rollups.delete_many({"_id": {"$in": [d["_id"] for d in deltas]}})
 
 
 def live_key(prefix: str, what: str) -> str:
@@ -253,44 +258,54 @@ def live_key(prefix: str, what: str) -> str:
     return f"{prefix}:live:{what}"
 
 
-# --- what a batch adds, per 15-minute period ------------------------------------------
-def _period_updates(collection: str, docs: Iterable[Doc]) -> dict[str, dict[str, Any]]:
+# --- what a batch adds, one delta per 15-minute period ----------------------------------
+def delta_documents(collection: str, docs: Iterable[Doc], token: str) -> list[Doc]:
+    """The documents of this attempt's additions, one per 15-minute period."""
     field = TIME_FIELD[collection]
-    updates: dict[str, dict[str, Any]] = {}
-
-    def update_for(at: datetime) -> dict[str, Any]:
-        period = Period("q", buckets.floor(at.replace(tzinfo=UTC), "q"))
-        return updates.setdefault(period.key, {"s": period.start.isoformat(), "inc": {},
-                                               "max": {}})
-
+    # period -> segment key -> dim -> value -> counter -> amount (segments expanded last)
+    adds: dict[datetime, dict[Any, dict[str, dict[str, dict[str, float]]]]] = {}
+    registers: dict[datetime, dict[Any, dict[int, int]]] = {}
     for doc in docs:
-        own = update_for(doc[field])
+        own = buckets.floor(doc[field].replace(tzinfo=UTC), "q")
         if collection == "pageviews":
-            adds, registers = cells.pageview(doc)
-            start = update_for(doc["visit"]["start"]) if "visit" in doc else own
+            found, visitor = cells.pageview(doc)
+            start = buckets.floor(doc["visit"]["start"].replace(tzinfo=UTC), "q") \
+                if "visit" in doc else own
         else:
-            adds, registers, start = cells.exit_link(doc), [], own
-        for (seg, dim, value), counter, amount, at_start in adds:
-            inc = (start if at_start else own)["inc"]
-            path = f"c.{cells.field(seg)}.{dim}.{cells.field(value)}.{counter}"
-            inc[path] = inc.get(path, 0) + amount
-        highest = own["max"]
-        for seg, index, rank in registers:
-            path = f"u.{cells.field(seg)}.{index}"
-            if rank > highest.get(path, 0):
-                highest[path] = rank
-    return updates
+            found, visitor, start = cells.exit_link(doc), None, own
+        for key, dim, value, counter, amount, at_start in found:
+            table = adds.setdefault(start if at_start else own, {}).setdefault(key, {})
+            cell = table.setdefault(dim, {}).setdefault(value, {})
+            cell[counter] = cell.get(counter, 0) + amount
+        if visitor is not None:
+            key, index, rank = visitor
+            mine = registers.setdefault(own, {}).setdefault(key, {})
+            if rank > mine.get(index, 0):
+                mine[index] = rank
+    out = []
+    for start in sorted(set(adds) | set(registers)):
+        summed = Summed()
+        for key, dims in adds.get(start, {}).items():
+            for seg in cells.segments(*key):
+                for dim, table in dims.items():
+                    summed.add_cells(seg, dim, table)
+        sparse: dict[str, dict[int, int]] = {}
+        for key, found_registers in registers.get(start, {}).items():
+            for seg in cells.segments(*key):
+                mine = sparse.setdefault(seg, {})
+                for index, rank in found_registers.items():
+                    if rank > mine.get(index, 0):
+                        mine[index] = rank
+        period = Period("q", start)
+        out.append({
+            "_id": f"{period.key}|{token}", "l": DELTA, "s": start, "tok": token,
+            "c": encode_sum(summed)["c"],
+            "u": {cells.field(seg): Binary(sketch.sparse_bytes(r)) for seg, r in sparse.items()},
+        })
+    return out
 
 
-def _pack(updates: dict[str, dict[str, Any]]) -> Binary:
-    return Binary(orjson.dumps(updates))
-
-
-def _unpack(data: bytes) -> dict[str, dict[str, Any]]:
-    return orjson.loads(data)
-
-
-def _bulk_upserts(mongo: Any, ops: list[UpdateOne]) -> None:
+def _retry_races(mongo: Any, ops: list[UpdateOne | InsertOne]) -> None:
     """Upserts of markers: two flushers creating one period race once; the loser retries."""
     for _ in range(3):
         try:
@@ -341,15 +356,11 @@ class Summed:
             else:
                 np.maximum(mine, registers, out=mine)
 
-    def add_registers(self, seg: str, sparse: dict[str, int] | None = None,
-                      data: bytes | None = None) -> None:
+    def add_registers(self, seg: str, data: bytes) -> None:
         registers = self.registers.get(seg)
         if registers is None:
             registers = self.registers[seg] = sketch.empty()
-        if sparse:
-            sketch.add_sparse(registers, sparse)
-        if data:
-            sketch.add_bytes(registers, data)
+        sketch.add_bytes(registers, data)
 
 
 def sum_periods(db: Database, periods: Sequence[Period], *, segs: Sequence[str] | None = None,
@@ -363,26 +374,41 @@ def sum_periods(db: Database, periods: Sequence[Period], *, segs: Sequence[str] 
 
 def load(db: Database, periods: Sequence[Period], *, segs: Sequence[str] | None = None,
          dims: Sequence[str] | None = None, registers: bool = True) -> dict[Period, Summed]:
-    """Each period's sums; a dirty coarse period is read as its children (recursively).
-
-    A coarse period with no document was never marked, so nothing was counted in it:
-    every update marks its parents before it is applied.
-    """
+    """Each period's sums. A 15-minute period is its base plus the deltas not folded into
+    it; a dirty coarse period is read as its children (recursively). A coarse period with
+    no document was never marked, so nothing was counted in it (a batch marks first)."""
     out = {period: Summed() for period in periods}
     pending = [(period, period) for period in out]
     projection = _projection(segs, dims, registers)
     while pending:
+        # Deltas first, then bases: a fold between the two reads is then seen either
+        # before (delta added, base without it) or after (base with it, delta skipped).
+        quarters = [period.start for period, _ in pending if period.level == "q"]
+        deltas: dict[datetime, list[Doc]] = defaultdict(list)
+        if quarters:
+            for delta in db[ROLLUPS].find({"l": DELTA, "s": {"$in": quarters}},
+                                          {**projection, "tok": 1, "s": 1}):
+                deltas[delta["s"].replace(tzinfo=UTC)].append(delta)
         keys = list({period.key for period, _ in pending})
-        docs = {doc["_id"]: doc for doc in db[ROLLUPS].find({"_id": {"$in": keys}}, projection)}
+        docs = {d["_id"]: d for d in db[ROLLUPS].find({"_id": {"$in": keys}},
+                                                       {**projection, "folded": 1})}
         descend: list[tuple[Period, Period]] = []
         for period, owner in pending:
             doc = docs.get(period.key)
+            if period.level == "q":
+                folded = (doc or {}).get("folded", {})
+                for delta in deltas.get(period.start, ()):
+                    if delta["tok"] not in folded:
+                        _add_doc(delta, out[owner], registers)
+                if doc is not None:
+                    _add_doc(doc, out[owner], registers)
+                continue
             if doc is None:
                 continue
-            if period.level != "q" and doc.get("dirty", False):
+            if doc.get("dirty", False):
                 descend += [(child, owner) for child in buckets.children(period)]
                 continue
-            _add_doc(doc, out[owner], period.level, registers)
+            _add_doc(doc, out[owner], registers)
         pending = descend
     return out
 
@@ -405,25 +431,20 @@ def _projection(segs: Sequence[str] | None, dims: Sequence[str] | None, register
     return projection
 
 
-def _add_doc(doc: dict[str, Any], summed: Summed, level: str, registers: bool) -> None:
-    """A 15-minute period holds nested counters; a coarse one a blob per dimension."""
+def _add_doc(doc: Doc, summed: Summed, registers: bool) -> None:
     for seg, dims in (doc.get("c") or {}).items():
         seg = cells.unfield(seg)
-        for dim, table in dims.items():
-            summed.add_cells(seg, dim, table if level == "q" else orjson.loads(table))
-    for seg, stored in (doc.get("u") or {}).items() if registers else ():
-        if level == "q":
-            summed.add_registers(cells.unfield(seg), sparse=stored)
-        else:
-            summed.add_registers(cells.unfield(seg), data=stored)
+        for dim, blob in dims.items():
+            summed.add_cells(seg, dim, orjson.loads(blob))
+    for seg, data in (doc.get("u") or {}).items() if registers else ():
+        summed.add_registers(cells.unfield(seg), data)
 
 
 def encode_sum(summed: Summed) -> dict[str, Any]:
-    """A coarse period's stored form: per segment and dimension a blob of cells (a query
-    reads only the dimension it reports), and the registers as bytes."""
-    c: dict[str, dict[str, Binary]] = {}
-    for seg, dims in summed.cells.items():
-        c[cells.field(seg)] = {dim: Binary(orjson.dumps(table)) for dim, table in dims.items()}
+    """A period's stored form: per segment and dimension a blob of cells (a query reads only
+    the dimension it reports), and the registers as bytes."""
+    c = {cells.field(seg): {dim: Binary(orjson.dumps(table)) for dim, table in dims.items()}
+         for seg, dims in summed.cells.items()}
     u = {cells.field(seg): Binary(sketch.to_bytes(registers))
          for seg, registers in summed.registers.items()}
     return {"c": c, "u": u}

@@ -68,6 +68,14 @@ def to_bytes(registers: np.ndarray) -> bytes:
     return _DENSE + registers.tobytes()
 
 
+def sparse_bytes(registers: Mapping[int, int]) -> bytes:
+    """A few registers ({index: rank}) in the sparse encoding, without a dense array."""
+    pairs = np.empty(len(registers), dtype=np.dtype([("i", "<u2"), ("r", "u1")]))
+    pairs["i"] = list(registers)
+    pairs["r"] = list(registers.values())
+    return _SPARSE + pairs.tobytes()
+
+
 def merge(parts: Iterable[bytes]) -> np.ndarray:
     registers = empty()
     for part in parts:

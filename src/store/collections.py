@@ -135,17 +135,19 @@ COURSES = Collection(
     indexes=[IndexModel([("course_id", ASCENDING)], unique=True, name="course_id_unique")],
 )
 
-#: Statistics (footfall.stats.rollup): counters per 15-minute, hour, day and month period.
+#: Statistics (footfall.stats.rollup): counters per 15-minute, hour, day and month period,
+#: and the deltas of 15-minute periods that are not folded yet.
 ROLLUPS = Collection(
     name="rollups",
     validator=validators.ROLLUP,
     indexes=[
         IndexModel([("l", ASCENDING), ("dirty", ASCENDING)], name="level_dirty"),
-        IndexModel([("l", ASCENDING), ("mt", ASCENDING)], name="level_modified"),
+        # A 15-minute period's deltas (footfall.stats.rollup.DELTA), and those to fold.
+        IndexModel([("l", ASCENDING), ("s", ASCENDING)], name="level_start"),
     ],
 )
 
-#: One record per flusher attempt that counted documents: its updates until it is done.
+#: One record per flusher attempt that counted documents: its deltas until it is done.
 ROLLUP_TOKENS = Collection(
     name="rollup_tokens",
     validator=validators.ROLLUP_TOKEN,

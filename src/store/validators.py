@@ -304,12 +304,13 @@ ROLLUP = {
         "bsonType": "object",
         "required": ["l", "s"],
         "properties": {
-            "l": {"enum": ["q", "h", "d", "m"]},
+            "l": {"enum": ["q", "qd", "h", "d", "m"]},
             "s": DATE,
             "c": OBJECT,
             "u": OBJECT,
-            "g": OBJECT,
-            "mt": DATE,
+            "tok": _string(32, minLength=32),
+            "folded": OBJECT,
+            "rev": {"bsonType": ["int", "long"]},
             "dirty": BOOL,
             "dv": {"bsonType": ["int", "long"]},
         },
@@ -321,6 +322,6 @@ ROLLUP_TOKEN = _schema(
     {
         "state": {"enum": ["open", "done", "abandoned"]},
         "at": DATE,
-        "updates": {"bsonType": "binData"},
+        "deltas": {"bsonType": "array"},
     },
 )
