@@ -3,8 +3,8 @@
 Every rollup period starts on the 15-minute grid of UTC. A local day, week, month or year
 starts on that grid in every zone whose offset is a multiple of 15 minutes (all current
 IANA zones: +05:30 India, +05:45 Nepal, +08:45 Eucla, and every DST change), so summing
-whole periods gives exact figures there. Periods are kept at four levels (15 minutes,
-hour, UTC day, UTC month); a range is answered from the fewest periods that tile it.
+whole periods gives exact figures there. Periods are kept at three levels (15 minutes,
+UTC day, UTC month); a range is answered from the fewest periods that tile it.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 GRID = timedelta(minutes=15)
-Level = Literal["q", "h", "d", "m"]
+Level = Literal["q", "d", "m"]
 Bucket = Literal["hour", "day", "week", "month", "year"]
 #: Levels from the finest; a period of each level is made of periods of the previous one.
-LEVELS: tuple[Level, ...] = ("q", "h", "d", "m")
+#: (No hour level: hours of additions expanded into segments would weigh more than the
+#: views themselves; a local day's edges are read from 15-minute periods.)
+LEVELS: tuple[Level, ...] = ("q", "d", "m")
 
 
 class OffGrid(ValueError):
@@ -45,8 +47,6 @@ def floor(at: datetime, level: Level) -> datetime:
     at = at.astimezone(UTC)
     if level == "q":
         return at.replace(minute=at.minute - at.minute % 15, second=0, microsecond=0)
-    if level == "h":
-        return at.replace(minute=0, second=0, microsecond=0)
     if level == "d":
         return at.replace(hour=0, minute=0, second=0, microsecond=0)
     return at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -55,8 +55,6 @@ def floor(at: datetime, level: Level) -> datetime:
 def period_end(level: Level, start: datetime) -> datetime:
     if level == "q":
         return start + GRID
-    if level == "h":
-        return start + timedelta(hours=1)
     if level == "d":
         return start + timedelta(days=1)
     return _add_months(start, 1)

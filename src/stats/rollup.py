@@ -1,12 +1,13 @@
 """The flusher's hook: counts what a batch stored into the rollups, exactly once.
 
-Rollups are documents per period (see `footfall.stats.buckets`): `c.<segment>.<dimension>`
-holds that dimension's cells as one blob, `u.<segment>` the visitor registers. A batch
+Rollups are documents per period (see `footfall.stats.buckets`): a day or month holds per
+segment and dimension one blob of cells (`c.<segment>.<dimension>`) and the visitor
+registers (`u.<segment>`); a 15-minute period holds rows (`footfall.stats.rows`). A batch
 never updates a period in place (MongoDB servers such as SecantusDB take a time
 quadratic in the fields of one update): it **inserts one delta document per 15-minute
 period it touches**, whose `_id` is the period and the attempt's token, so inserting it
-twice stores it once. `compact` folds a period's deltas into its base document and sums
-the hour, day and month periods from their children.
+twice stores it once. `compact` folds a period's deltas into its base document, and sums
+days and months from their children, once they are over.
 
 `prepare` stamps a batch's documents, before they are inserted, with a token unique to
 this attempt (`rt`). `after_store` runs after the insert and before the ack:
@@ -27,8 +28,8 @@ finds the record in one of these states and finishes the work, counting nothing 
 and losing nothing (tests/test_stats_exactly_once.py kills flushers between the steps).
 
 Queries read a 15-minute period as its base plus the deltas not folded into it yet, and
-a coarse period as its own document only when it is clean: every batch marks the hour,
-day and month it counts in `dirty` before and after inserting its deltas, `compact`
+a coarse period as its own document only when it is clean: every batch marks the day
+and month it counts in `dirty` before and after inserting its deltas, `compact`
 clears the mark only if no batch marked it meanwhile, and a dirty period is read as its
 children. So a figure is never stale.
 """
@@ -51,7 +52,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from redis import Redis
 
-from footfall.stats import buckets, cells, sketch
+from footfall.stats import buckets, cells, rows, sketch
 from footfall.stats.buckets import Period
 from footfall.store.collections import ROLLUP_TOKENS
 from footfall.store.collections import ROLLUPS as ROLLUP_COLLECTION
@@ -200,18 +201,22 @@ class Rollups:
 
     # --- compaction -------------------------------------------------------------------
     def compact(self, limit: int = 500) -> int:
-        """Fold deltas into their 15-minute bases, then recompute dirty hours, days and
-        months from their children, finest first; returns the periods written."""
-        done = 0
-        starts = self.db[ROLLUPS].distinct("s", {"l": DELTA})
+        """Fold deltas into their 15-minute bases, then recompute dirty days and months
+        from their children, finest first; returns the periods written."""
+        done, now = 0, _now()
+        # Only periods that are over: the present ones change with every batch, and no
+        # query reads them whole (ranges are clipped at the present).
+        starts = self.db[ROLLUPS].distinct("s", {"l": DELTA, "s": {"$lt": now - buckets.GRID}})
         for start in sorted(starts)[:limit]:
             self._fold(Period("q", start.replace(tzinfo=UTC)))
             done += 1
-        for level in ("h", "d", "m"):
+        for level in buckets.LEVELS[1:]:
             dirty = list(self.db[ROLLUPS].find({"l": level, "dirty": True}, {"dv": 1, "s": 1})
                          .limit(limit))
             for doc in dirty:
                 period = Period(level, doc["s"].replace(tzinfo=UTC))  # type: ignore[arg-type]
+                if period.end > now:
+                    continue
                 summed = sum_periods(self.db, buckets.children(period))
                 self.db[ROLLUPS].update_one(
                     {"_id": period.key, "dv": doc["dv"]},
@@ -231,23 +236,19 @@ class Rollups:
         deltas = list(rollups.find({"l": DELTA, "s": period.start}))
         fresh = [d for d in deltas if d["tok"] not in folded]
         if fresh:
-            summed = Summed()
-            if base:
-                _add_doc(base, summed, registers=True)
+            total: tuple[rows.Adds, rows.Registers] = rows.decode(base) if base else ({}, {})
             for delta in fresh:
-                _add_doc(delta, summed, registers=True)
+                rows.add(total, rows.decode(delta))
             now, old = _now(), _now() - KEEP
             kept = {t: at for t, at in folded.items() if at.replace(tzinfo=UTC) >= old}
             kept.update({d["tok"]: now for d in fresh})
-            body = {**encode_sum(summed), "folded": kept, "l": "q", "s": period.start,
+            body = {**rows.encode(*total), "folded": kept, "l": "q", "s": period.start,
                     "rev": base.get("rev", 0) + 1}
             try:
                 result = rollups.replace_one({"_id": period.key, "rev": base.get("rev", 0)},
                                              body, upsert=not base)
             except DuplicateKeyError:
                 return  # another flusher folded it first: next time
-            if not base and result.upserted_id is None and not result.modified_count:
-                return
             if base and not result.modified_count:
                 return  # changed under us: next time
         rollups.delete_many({"_id": {"$in": [d["_id"] for d in deltas]}})
@@ -260,49 +261,31 @@ def live_key(prefix: str, what: str) -> str:
 
 # --- what a batch adds, one delta per 15-minute period ----------------------------------
 def delta_documents(collection: str, docs: Iterable[Doc], token: str) -> list[Doc]:
-    """The documents of this attempt's additions, one per 15-minute period."""
+    """The documents of this attempt's additions, one per 15-minute period (`rows`)."""
     field = TIME_FIELD[collection]
-    # period -> segment key -> dim -> value -> counter -> amount (segments expanded last)
-    adds: dict[datetime, dict[Any, dict[str, dict[str, dict[str, float]]]]] = {}
-    registers: dict[datetime, dict[Any, dict[int, int]]] = {}
+    found: dict[datetime, tuple[rows.Adds, rows.Registers]] = {}
     for doc in docs:
         own = buckets.floor(doc[field].replace(tzinfo=UTC), "q")
         if collection == "pageviews":
-            found, visitor = cells.pageview(doc)
+            adds, visitor = cells.pageview(doc)
             start = buckets.floor(doc["visit"]["start"].replace(tzinfo=UTC), "q") \
                 if "visit" in doc else own
         else:
-            found, visitor, start = cells.exit_link(doc), None, own
-        for key, dim, value, counter, amount, at_start in found:
-            table = adds.setdefault(start if at_start else own, {}).setdefault(key, {})
-            cell = table.setdefault(dim, {}).setdefault(value, {})
-            cell[counter] = cell.get(counter, 0) + amount
+            adds, visitor, start = cells.exit_link(doc), None, own
+        for key, dim, value, counter, amount, at_start in adds:
+            period_adds = found.setdefault(start if at_start else own, ({}, {}))[0]
+            cell = (key, dim, value, counter)
+            period_adds[cell] = period_adds.get(cell, 0) + amount
         if visitor is not None:
             key, index, rank = visitor
-            mine = registers.setdefault(own, {}).setdefault(key, {})
-            if rank > mine.get(index, 0):
-                mine[index] = rank
-    out = []
-    for start in sorted(set(adds) | set(registers)):
-        summed = Summed()
-        for key, dims in adds.get(start, {}).items():
-            for seg in cells.segments(*key):
-                for dim, table in dims.items():
-                    summed.add_cells(seg, dim, table)
-        sparse: dict[str, dict[int, int]] = {}
-        for key, found_registers in registers.get(start, {}).items():
-            for seg in cells.segments(*key):
-                mine = sparse.setdefault(seg, {})
-                for index, rank in found_registers.items():
-                    if rank > mine.get(index, 0):
-                        mine[index] = rank
-        period = Period("q", start)
-        out.append({
-            "_id": f"{period.key}|{token}", "l": DELTA, "s": start, "tok": token,
-            "c": encode_sum(summed)["c"],
-            "u": {cells.field(seg): Binary(sketch.sparse_bytes(r)) for seg, r in sparse.items()},
-        })
-    return out
+            registers = found.setdefault(own, ({}, {}))[1]
+            if rank > registers.get((key, index), 0):
+                registers[(key, index)] = rank
+    return [
+        {"_id": f"{Period('q', start).key}|{token}", "l": DELTA, "s": start, "tok": token,
+         **rows.encode(*found[start])}
+        for start in sorted(found)
+    ]
 
 
 def _retry_races(mongo: Any, ops: list[UpdateOne | InsertOne]) -> None:
@@ -356,6 +339,12 @@ class Summed:
             else:
                 np.maximum(mine, registers, out=mine)
 
+    def add_register_arrays(self, seg: str, index: Any, ranks: Any) -> None:
+        registers = self.registers.get(seg)
+        if registers is None:
+            registers = self.registers[seg] = sketch.empty()
+        np.maximum.at(registers, index, ranks)
+
     def add_registers(self, seg: str, data: bytes) -> None:
         registers = self.registers.get(seg)
         if registers is None:
@@ -379,42 +368,64 @@ def load(db: Database, periods: Sequence[Period], *, segs: Sequence[str] | None 
     no document was never marked, so nothing was counted in it (a batch marks first)."""
     out = {period: Summed() for period in periods}
     pending = [(period, period) for period in out]
-    projection = _projection(segs, dims, registers)
+    wanted = None if segs is None else set(segs)
+    fine = _fine_projection(dims, registers)
+    coarse = _coarse_projection(segs, dims, registers)
     while pending:
-        # Deltas first, then bases: a fold between the two reads is then seen either
-        # before (delta added, base without it) or after (base with it, delta skipped).
-        quarters = [period.start for period, _ in pending if period.level == "q"]
-        deltas: dict[datetime, list[Doc]] = defaultdict(list)
+        quarters = [(p, owner) for p, owner in pending if p.level == "q"]
         if quarters:
-            for delta in db[ROLLUPS].find({"l": DELTA, "s": {"$in": quarters}},
-                                          {**projection, "tok": 1, "s": 1}):
-                deltas[delta["s"].replace(tzinfo=UTC)].append(delta)
-        keys = list({period.key for period, _ in pending})
-        docs = {d["_id"]: d for d in db[ROLLUPS].find({"_id": {"$in": keys}},
-                                                       {**projection, "folded": 1})}
+            _load_quarters(db, quarters, out, wanted, fine, registers)
+        bigger = [(p, owner) for p, owner in pending if p.level != "q"]
+        docs = {d["_id"]: d for d in db[ROLLUPS].find(
+            {"_id": {"$in": list({p.key for p, _ in bigger})}}, coarse)} if bigger else {}
         descend: list[tuple[Period, Period]] = []
-        for period, owner in pending:
+        for period, owner in bigger:
             doc = docs.get(period.key)
-            if period.level == "q":
-                folded = (doc or {}).get("folded", {})
-                for delta in deltas.get(period.start, ()):
-                    if delta["tok"] not in folded:
-                        _add_doc(delta, out[owner], registers)
-                if doc is not None:
-                    _add_doc(doc, out[owner], registers)
-                continue
             if doc is None:
                 continue
             if doc.get("dirty", False):
                 descend += [(child, owner) for child in buckets.children(period)]
                 continue
-            _add_doc(doc, out[owner], registers)
+            _add_coarse(doc, out[owner], registers)
         pending = descend
     return out
 
 
-def _projection(segs: Sequence[str] | None, dims: Sequence[str] | None, registers: bool
-                ) -> dict[str, int]:
+def _load_quarters(db: Database, quarters: list[tuple[Period, Period]], out: dict[Period, Summed],
+                   wanted: set[str] | None, projection: dict[str, int], registers: bool) -> None:
+    # Deltas first, then bases: a fold between the two reads is then seen either before
+    # (delta added, base without it) or after (base with it, delta skipped).
+    starts = [p.start for p, _ in quarters]
+    deltas: dict[datetime, list[Doc]] = defaultdict(list)
+    for delta in db[ROLLUPS].find({"l": DELTA, "s": {"$in": starts}},
+                                  {**projection, "tok": 1, "s": 1}):
+        deltas[delta["s"].replace(tzinfo=UTC)].append(delta)
+    bases = {d["_id"]: d for d in db[ROLLUPS].find(
+        {"_id": {"$in": [p.key for p, _ in quarters]}}, {**projection, "folded": 1})}
+    for period, owner in quarters:
+        base = bases.get(period.key)
+        folded = (base or {}).get("folded", {})
+        summed = out[owner]
+        on_registers = summed.add_register_arrays if registers else None
+        for doc in [d for d in deltas.get(period.start, ()) if d["tok"] not in folded] + (
+            [base] if base else []
+        ):
+            rows.expand(doc, wanted, summed.add_cells, on_registers)
+
+
+def _fine_projection(dims: Sequence[str] | None, registers: bool) -> dict[str, int]:
+    projection = {"k": 1}
+    if dims is None:
+        projection["r"] = 1
+    for dim in dims or ():
+        projection[f"r.{dim}"] = 1
+    if registers:
+        projection["g"] = 1
+    return projection
+
+
+def _coarse_projection(segs: Sequence[str] | None, dims: Sequence[str] | None, registers: bool
+                       ) -> dict[str, int]:
     """Only the segments and dimensions asked for: each is a field of its own."""
     projection = {"dirty": 1, "l": 1}
     if segs is None:
@@ -431,7 +442,7 @@ def _projection(segs: Sequence[str] | None, dims: Sequence[str] | None, register
     return projection
 
 
-def _add_doc(doc: Doc, summed: Summed, registers: bool) -> None:
+def _add_coarse(doc: Doc, summed: Summed, registers: bool) -> None:
     for seg, dims in (doc.get("c") or {}).items():
         seg = cells.unfield(seg)
         for dim, blob in dims.items():
