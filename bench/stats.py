@@ -87,13 +87,14 @@ def write_year(db: Any, views: int, seed: int = 5) -> dict[str, Any]:
                 progress(f"written {written:,} views up to {start:%Y-%m-%d}")
     if batch:
         db[ROLLUPS].insert_many(batch)
-    for level in ("d", "m"):  # what a batch marks before counting
+    marks = []  # what a batch marks before counting: every hour, day and month it is in
+    for level in buckets.TOTALS_LEVELS[1:]:
         at = YEAR
         while at < datetime(2026, 1, 1, tzinfo=UTC):
-            db[ROLLUPS].update_one({"_id": Period(level, at).key},
-                                   {"$set": {"l": level, "s": at, "dirty": True, "dv": 1}},
-                                   upsert=True)
+            marks.append({"_id": Period(level, at).key, "l": level, "s": at, "dirty": True,
+                          "dv": 1})
             at = buckets.period_end(level, at)
+    db[ROLLUPS].insert_many(marks)
     return {"views": written, "write_s": time.monotonic() - started}
 
 

@@ -78,4 +78,11 @@ def test_every_period_is_the_sum_of_its_children() -> None:
     days = buckets.children(month)
     assert len(days) == 28
     assert len(buckets.children(days[0])) == 96
-    assert buckets.parent(days[3]) == month
+    assert buckets.containers(buckets.children(days[3])[5])[1:] == [days[3], month]
+
+
+def test_totals_tile_a_kolkata_day_with_hours() -> None:
+    start = datetime(2026, 11, 19, 18, 30, tzinfo=UTC)
+    periods = buckets.tile(start, start + timedelta(days=1), buckets.TOTALS_LEVELS)
+    assert [p.level for p in periods] == ["q", "q", *["h"] * 23, "q", "q"]
+    assert covered(periods) == timedelta(days=1)

@@ -85,7 +85,7 @@ def summary(db: Database, query: Query) -> dict[str, Any]:
     end = query.clipped_end
     spans = list(buckets.local_buckets(query.start, end, query.bucket, query.zone)) \
         if end > query.start else []
-    per_span = [buckets.tile(a, b) for a, b in spans]
+    per_span = [buckets.tile(a, b, buckets.TOTALS_LEVELS) for a, b in spans]
     loaded = load(db, [p for tiles in per_span for p in tiles], segs=query.segments, dims=["t"])
     series, whole = [], Summed()
     for (a, b), tiles in zip(spans, per_span, strict=True):

@@ -165,9 +165,7 @@ class Rollups:
     def _mark_dirty(self, deltas: Iterable[Doc]) -> None:
         parents: set[Period] = set()
         for delta in deltas:
-            period: Period | None = Period("q", delta["s"].replace(tzinfo=UTC))
-            while (period := buckets.parent(period)) is not None:  # type: ignore[arg-type]
-                parents.add(period)
+            parents.update(buckets.containers(Period("q", delta["s"].replace(tzinfo=UTC))))
         ops = [
             UpdateOne({"_id": p.key}, {"$set": {"dirty": True, "l": p.level, "s": p.start},
                                        "$inc": {"dv": 1}}, upsert=True)
@@ -201,8 +199,8 @@ class Rollups:
 
     # --- compaction -------------------------------------------------------------------
     def compact(self, limit: int = 500) -> int:
-        """Fold deltas into their 15-minute bases, then recompute dirty days and months
-        from their children, finest first; returns the periods written."""
+        """Fold deltas into their 15-minute bases, then recompute dirty hours (totals),
+        days and months from their children, finest first; returns the periods written."""
         done, now = 0, _now()
         # Only periods that are over: the present ones change with every batch, and no
         # query reads them whole (ranges are clipped at the present).
@@ -210,14 +208,15 @@ class Rollups:
         for start in sorted(starts)[:limit]:
             self._fold(Period("q", start.replace(tzinfo=UTC)))
             done += 1
-        for level in buckets.LEVELS[1:]:
+        for level in buckets.TOTALS_LEVELS[1:]:
             dirty = list(self.db[ROLLUPS].find({"l": level, "dirty": True}, {"dv": 1, "s": 1})
                          .limit(limit))
             for doc in dirty:
                 period = Period(level, doc["s"].replace(tzinfo=UTC))  # type: ignore[arg-type]
                 if period.end > now:
                     continue
-                summed = sum_periods(self.db, buckets.children(period))
+                dims = ["t"] if level == "h" else None  # hours: totals and visitors only
+                summed = sum_periods(self.db, buckets.children(period), dims=dims)
                 self.db[ROLLUPS].update_one(
                     {"_id": period.key, "dv": doc["dv"]},
                     {"$set": {**encode_sum(summed), "dirty": False}},

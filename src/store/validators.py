@@ -304,7 +304,7 @@ ROLLUP = {
         "bsonType": "object",
         "required": ["l", "s"],
         "properties": {
-            "l": {"enum": ["q", "qd", "d", "m"]},
+            "l": {"enum": ["q", "qd", "h", "d", "m"]},
             "s": DATE,
             "c": OBJECT,
             "u": OBJECT,
