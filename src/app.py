@@ -9,6 +9,7 @@ from connexion import FlaskApp
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 
+from footfall import dashboard
 from footfall.connections import mongo_database, redis_client
 from footfall.ingest import Ingest
 from footfall.metrics import api as metrics
@@ -102,4 +103,5 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
     log_errors(app)
     app.app.extensions[EXTENSION] = services
     serve_script(app)
+    dashboard.register(app.app)  # the page over /stats (footfall.dashboard)
     return app

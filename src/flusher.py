@@ -203,7 +203,7 @@ class _Running:
     def __init__(self, sink: Sink, settings: Settings, redis: Redis) -> None:
         self.sink = sink
         self.prepare: Prepare | None = sink.prepare(sink, settings, redis) if sink.prepare else None
-        self.writer: Writer = sink.writer(sink, settings)
+        self.writer: Writer = sink.writer(sink, settings, redis)
         self.erasures = ErasureRecords(redis, settings.queue.stream_prefix)
 
     def store(self, db: Database, entries: Sequence[Entry]) -> list[DeadLetter]:

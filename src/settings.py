@@ -212,6 +212,16 @@ class MetricsSettings(_Block):
     flush_metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
 
+class StatsSettings(_Block):
+    """Statistics (footfall.stats): visits, and how often the coarse rollups are folded."""
+
+    # A visit ends after this many minutes without a view.
+    visit_idle_minutes: float = Field(default=30, gt=0, le=1440)
+    # At most this often (seconds) a flusher recomputes the hour, day and month rollups
+    # that changed; until then queries read the finer periods (never a stale sum).
+    stats_compact_s: float = Field(default=2.0, ge=0)
+
+
 class EmbeddedSettings(_Block):
     """The embedded servers of `footfall dev`."""
 
@@ -245,6 +255,7 @@ class Settings(BaseModel):
     enrichment: EnrichmentSettings
     privacy: PrivacySettings
     retention: RetentionSettings
+    stats: StatsSettings
     metrics: MetricsSettings
     embedded: EmbeddedSettings
     logging: LogSettings

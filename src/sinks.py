@@ -25,6 +25,7 @@ from footfall.events.edx import EdxEvent
 from footfall.events.usage_log import UsageLog, UsageLogChange
 from footfall.events.visit_duration import VisitDuration
 from footfall.settings import Settings
+from footfall.stats.rollup import CountedInsert
 from footfall.store import collections
 from footfall.store.collections import Collection
 from footfall.store.streams import Entry
@@ -73,7 +74,7 @@ class Sink:
     messages: tuple[type[Message], ...]
     #: The ingest kinds queued here (those the batch endpoint takes); default: `messages`.
     kinds: tuple[type[Event], ...] = ()
-    writer: Callable[[Sink, Settings], Writer] = Insert
+    writer: Callable[[Sink, Settings, Redis], Writer] = Insert
     prepare: Callable[[Sink, Settings, Redis], Prepare] | None = None
     _by_kind: dict[str, type[Message]] = field(init=False, repr=False, compare=False)
 
@@ -104,8 +105,8 @@ class Sink:
 
 
 SINKS: tuple[Sink, ...] = (
-    Sink(collections.PAGEVIEWS, (PageView,), prepare=enrichment),
-    Sink(collections.EXIT_LINKS, (ExitLink,), prepare=privacy),
+    Sink(collections.PAGEVIEWS, (PageView,), prepare=enrichment, writer=CountedInsert),
+    Sink(collections.EXIT_LINKS, (ExitLink,), prepare=privacy, writer=CountedInsert),
     Sink(collections.VISIT_DURATIONS, (VisitDuration,), prepare=privacy),
     Sink(collections.EDX_EVENTS, (EdxEvent,), prepare=EdxPrivacy.step),
     Sink(collections.USAGE_LOGS, (UsageLogChange,), kinds=(UsageLog,), writer=Merge),

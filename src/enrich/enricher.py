@@ -24,6 +24,7 @@ from footfall.enrich.useragent import UserAgents
 from footfall.enrich.visitors import VisitorLog
 from footfall.metrics import tally
 from footfall.settings import DEVELOPMENT_SECRET, Settings
+from footfall.stats.visits import Sessions, alone
 from footfall.store.collections import PAGEVIEWS
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 Doc = dict[str, Any]
 #: Longest message kept per failed step (the validator bounds each entry too).
 MAX_ERROR = 300
+#: The named groups of the event-name rules kept with a view, and the fields they fill.
+URL_GROUPS = {"course": "course", "tutorial": "tutorial", "language": "tutorial_language"}
 
 
 class Enricher:
@@ -54,6 +57,9 @@ class Enricher:
             enrichment.returning_window_days,
             enrichment.visitor_key_secret,
         )
+        self.sessions = Sessions(
+            redis, settings.queue.stream_prefix, settings.stats.visit_idle_minutes
+        )
         self.privacy = Privacy.of(PAGEVIEWS, settings.privacy, enrichment.geoip_cache_size)
         _warn_on_development_secrets(settings)
 
@@ -74,6 +80,7 @@ class Enricher:
                 visits.append((doc, key))
             kept.append(doc)
         self._first_visits(visits)
+        self._visits(kept, visits)
         return kept
 
     def _enrich_one(self, doc: Doc, *, reduced: bool) -> str | None:
@@ -93,8 +100,15 @@ class Enricher:
         return key
 
     def _name(self, doc: Doc) -> None:
-        if "event_name" not in doc:
-            doc["event_name"] = self.namer.name(doc["path"])
+        """The event name (unless the client sent one) and the rule's named groups:
+        course, tutorial and language are kept for the statistics."""
+        name, groups = self.namer.match(doc["path"])
+        doc.setdefault("event_name", name)
+        # `language` is the browser's own (the in-page script's): the URL's is the
+        # tutorial's.
+        for group, field in URL_GROUPS.items():
+            if group in groups:
+                doc[field] = groups[group]
 
     def _user_agent(self, doc: Doc) -> None:
         if user_agent := doc.get("user_agent"):
@@ -138,6 +152,24 @@ class Enricher:
             return
         for (doc, _), first in zip(visits, answers, strict=True):
             doc.setdefault("first_visit", first)
+
+    def _visits(self, kept: list[Doc], visits: list[tuple[Doc, str]]) -> None:
+        """The visitor hash is stored (unique visitors), and each view's visit decided
+        (`footfall.stats.visits`); a view nobody is recognised in is a visit of its own."""
+        keyed = []
+        for doc, key in visits:
+            doc["visitor"] = key.rsplit(":", 1)[1]
+            if "visited_at" in doc:  # always, once accepted (the API fills it)
+                keyed.append((doc, doc["visitor"]))
+        try:
+            self.sessions.assign(keyed)
+        except RedisError as error:
+            log.warning("visits not decided for %d views: %s", len(keyed), error)
+            for doc, _ in keyed:
+                _record(doc, "visit", error)
+        for doc in kept:
+            if "visit" not in doc and "visited_at" in doc:
+                alone(doc)
 
     def _refresh_geo(self) -> None:
         try:

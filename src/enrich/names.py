@@ -50,13 +50,19 @@ class EventNamer:
 
     def name(self, path: str) -> str:
         """The event name of a URL path; its query string and fragment are not matched."""
+        return self.match(path)[0]
+
+    def match(self, path: str) -> tuple[str, dict[str, str]]:
+        """The event name and the rule's named groups that matched (e.g. course,
+        tutorial, language of `/watch/<course>/<tutorial>/<language>/`)."""
         return self._name(path.split("?", 1)[0].split("#", 1)[0])
 
-    def _name_uncached(self, path: str) -> str:
+    def _name_uncached(self, path: str) -> tuple[str, dict[str, str]]:
         for rule in self.rules:
-            if rule.regex.search(path):
-                return rule.name
-        return self.default
+            if found := rule.regex.search(path):
+                groups = {k: v for k, v in found.groupdict().items() if v}
+                return rule.name, groups
+        return self.default, {}
 
 
 def load_rules(path: Path) -> list[Rule]:

@@ -217,6 +217,25 @@ EDX_EVENTS = Collection(
 #: Where each imported tracking log got to (footfall.edx.checkpoints), by source.
 EDX_IMPORTS = Collection(name="edx_imports", schema="StoredEdxImport")
 
+#: Statistics (footfall.stats.rollup): counters per 15-minute, hour, day and month period,
+#: and the deltas of 15-minute periods that are not folded yet.
+ROLLUPS = Collection(
+    name="rollups",
+    schema="StoredRollup",
+    indexes=[
+        IndexModel([("l", ASCENDING), ("dirty", ASCENDING)], name="level_dirty"),
+        # A 15-minute period's deltas (footfall.stats.rollup.DELTA), and those to fold.
+        IndexModel([("l", ASCENDING), ("s", ASCENDING)], name="level_start"),
+    ],
+)
+
+#: One record per flusher attempt that counted documents: its deltas until it is done.
+ROLLUP_TOKENS = Collection(
+    name="rollup_tokens",
+    schema="StoredRollupToken",
+    indexes=[IndexModel([("state", ASCENDING), ("at", ASCENDING)], name="state_at")],
+)
+
 #: The audit of learner erasures (footfall.learners.erasure): who, when, how many
 #: documents; never a learner's name nor data. Kept forever.
 ERASURES = Collection(

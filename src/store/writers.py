@@ -30,6 +30,8 @@ from footfall.store.collections import PROGRESS_EVENTS
 from footfall.store.streams import Entry
 
 if TYPE_CHECKING:
+    from redis import Redis
+
     from footfall.settings import Settings
     from footfall.sinks import Sink
 
@@ -70,7 +72,7 @@ class DeadLetter:
 class Insert:
     """Append-only: one insert_many; a duplicate log_id is already stored."""
 
-    def __init__(self, sink: Sink, settings: Settings) -> None:
+    def __init__(self, sink: Sink, settings: Settings, redis: Redis) -> None:
         self.collection = sink.collection.name
 
     def write(self, db: Database, decoded: Decoded) -> list[DeadLetter]:
@@ -93,6 +95,8 @@ class Inserted:
     stored: int
     duplicates: int
     refused: list[tuple[int, str, Any]]
+    #: The indexes of the documents that were already stored (their log_id was).
+    duplicate_indexes: tuple[int, ...] = ()
 
 
 def insert_documents(mongo: MongoCollection, documents: Sequence[dict[str, Any]]) -> Inserted:
@@ -108,11 +112,12 @@ def insert_documents(mongo: MongoCollection, documents: Sequence[dict[str, Any]]
     try:
         mongo.insert_many(documents, ordered=False)
     except BulkWriteError as error:
-        refused, duplicates = [], 0
+        refused, duplicates, seen = [], 0, []
         for write_error in error.details.get("writeErrors", []):
             code = write_error["code"]
             if code == DUPLICATE_KEY:
                 duplicates += 1
+                seen.append(write_error["index"])
             elif code in TRANSIENT_CODES:
                 raise TransientWriteError(write_error.get("errmsg", str(code))) from error
             else:
@@ -122,7 +127,7 @@ def insert_documents(mongo: MongoCollection, documents: Sequence[dict[str, Any]]
         if error.details.get("writeConcernErrors"):
             raise TransientWriteError("write concern not satisfied") from error
         tally.duplicates(mongo.name, duplicates)
-        return Inserted(error.details.get("nInserted", 0), duplicates, refused)
+        return Inserted(error.details.get("nInserted", 0), duplicates, refused, tuple(seen))
     return Inserted(len(documents), 0, [])
 
 
@@ -132,7 +137,7 @@ class Merge:
     #: The fields a change may set (a purge removes them).
     fields: ClassVar[list[str]] = list(UsageFields.model_fields)
 
-    def __init__(self, sink: Sink, settings: Settings) -> None:
+    def __init__(self, sink: Sink, settings: Settings, redis: Redis) -> None:
         self.collection = sink.collection.name
 
     def write(self, db: Database, decoded: Decoded) -> list[DeadLetter]:
@@ -154,7 +159,7 @@ class TutorialStates:
     backed by a stored event.
     """
 
-    def __init__(self, sink: Sink, settings: Settings) -> None:
+    def __init__(self, sink: Sink, settings: Settings, redis: Redis) -> None:
         self.collection = sink.collection.name
         self.threshold = settings.progress.completion_threshold
 

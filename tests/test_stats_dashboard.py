@@ -1,0 +1,178 @@
+"""The dashboard in a real headless Chromium (Debian's, driven by playwright).
+
+It signs in with a read key, shows the data set's totals, switches bucket and zone,
+filters by clicking a country, and fits a phone. Screenshots are saved as test
+artifacts in build/test-artifacts/ (ignored by git) and in the test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from footfall.app import create_app
+from footfall.connections import mongo_database, redis_client
+from footfall.flusher import Flusher
+from footfall.store.schema import init_db
+from tests.conftest import keyed_client, make_key, make_settings
+from tests.stats_data import Oracle, generate, geo_database, post, unique_name
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).parent.parent / "build" / "test-artifacts"
+RANGE = "start=2026-10-31&end=2026-11-03"  # the dashboard's "to" date is inclusive
+
+
+class Site:
+    def __init__(self, url: str, key: str, oracle: Oracle) -> None:
+        self.url, self.key, self.oracle = url, key, oracle
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def site(valkey, mongo, tmp_path_factory) -> Iterator[Site]:  # type: ignore[no-untyped-def]
+    settings = make_settings(
+        valkey.url,
+        mongo.uri,
+        unique_name(),
+        geoip_db=geo_database(tmp_path_factory.mktemp("geo")),
+        validate_responses=False,
+    )
+    db, redis = mongo_database(settings.servers), redis_client(settings.servers)
+    init_db(db)
+    app = create_app(settings)
+    data = generate()
+    post(keyed_client(app, db, "ingest"), data.items())
+    flusher = Flusher(settings, redis, db)
+    flusher.streams.ensure_group(flusher.collections)
+    while batch := flusher.next_batch():
+        assert flusher.store(batch)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield Site(f"http://127.0.0.1:{port}", make_key(db, "read"), Oracle(data, db))
+    server.should_exit = True
+    thread.join(10)
+    db.client.drop_database(db.name)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"the dashboard test needs Chromium at {CHROMIUM} (set CHROMIUM to another "
+            "path): `apt-get install chromium` as root"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield instance
+        instance.close()
+
+
+def save(page: Any, tmp_path: Path, name: str, full_page: bool = True) -> None:
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, ARTIFACTS / path.name)
+
+
+def ready(page: Any, after: int = 0) -> int:
+    page.wait_for_function(f"Number(document.body.dataset.ready || 0) > {after}", timeout=30_000)
+    return int(page.evaluate("document.body.dataset.ready"))
+
+
+def kpi(page: Any, name: str) -> str:
+    return page.locator(f'[data-kpi="{name}"] .value').inner_text()
+
+
+def test_the_dashboard_shows_switches_and_filters_the_data_set(
+    site: Site, browser: Any, tmp_path: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{site.url}/dashboard/?{RANGE}&zone=UTC")
+    page.fill("#key", site.key)
+    page.click("#signin button")
+    generation = ready(page)
+    utc = site.oracle.figures(datetime(2026, 10, 31, tzinfo=UTC), datetime(2026, 11, 4, tzinfo=UTC))
+    assert kpi(page, "pageviews") == f"{utc['pageviews']:,}"
+    assert kpi(page, "visits") == f"{utc['visits']:,}"
+    assert page.evaluate("sessionStorage.getItem('footfall-read-key')") == site.key
+    points = (
+        "echarts.getInstanceByDom(document.getElementById('chart')).getOption().xAxis[0]"
+        ".data.length"
+    )
+    assert page.evaluate(points) == 4
+    save(page, tmp_path, "dashboard-1280x800")
+
+    page.select_option("#bucket", "hour")
+    generation = ready(page, generation)
+    assert page.evaluate(points) == 96
+
+    page.select_option("#zone", "Asia/Kolkata")
+    generation = ready(page, generation)
+    start = datetime(2026, 10, 30, 18, 30, tzinfo=UTC)
+    kolkata = site.oracle.figures(start, start + timedelta(days=4))
+    assert kpi(page, "pageviews") == f"{kolkata['pageviews']:,}"
+
+    page.click('ul[data-dimension="countries"] li[data-value="IN"]')
+    generation = ready(page, generation)
+    india = site.oracle.figures(start, start + timedelta(days=4), ("country", "IN"))
+    assert kpi(page, "pageviews") == f"{india['pageviews']:,}"
+    assert page.locator("#filter").inner_text().startswith("country: IN")
+    assert "country=IN" in page.url
+    save(page, tmp_path, "dashboard-filtered-by-india")
+    assert errors == []
+
+
+def test_the_dashboard_fits_a_phone(site: Site, browser: Any, tmp_path: Path) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    page.goto(f"{site.url}/dashboard/?{RANGE}")
+    page.fill("#key", site.key)
+    page.click("#signin button")
+    ready(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    save(page, tmp_path, "dashboard-phone")
+    save(page, tmp_path, "dashboard-phone-first-screen", full_page=False)
+    page.locator('[data-list="countries"]').scroll_into_view_if_needed()
+    save(page, tmp_path, "dashboard-phone-lists", full_page=False)
+
+
+def test_a_key_without_read_scope_is_sent_back_to_sign_in(site: Site, browser: Any) -> None:
+    page = browser.new_page()
+    page.goto(f"{site.url}/dashboard/")
+    page.fill("#key", "ff_not_a_key")
+    page.click("#signin button")
+    page.wait_for_selector("#signin:not([hidden])")
+    assert "unknown" in page.locator("#signin-error").inner_text()
+    assert page.evaluate("sessionStorage.getItem('footfall-read-key')") is None
