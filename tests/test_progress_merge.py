@@ -48,7 +48,7 @@ def decode(entries: list[Entry]) -> list[tuple[Entry, dict[str, Any]]]:
 
 
 def apply(db, settings, batches: list[list[Entry]]) -> None:  # type: ignore[no-untyped-def]
-    writer = TutorialStates(SINK, settings)
+    writer = TutorialStates(SINK, settings, None)  # type: ignore[arg-type]  # it needs no Redis
     for batch in batches:
         assert writer.write(db, decode(batch)) == []
 

@@ -53,6 +53,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from redis import Redis
 
+from footfall.metrics import tally
 from footfall.settings import Settings
 from footfall.stats import buckets, cells, rows, sketch
 from footfall.stats.buckets import Period
@@ -551,13 +552,21 @@ class CountedInsert:
             if key not in per_db:
                 per_db[key] = Rollups(db, self.redis, self.prefix, self.compact_s)
             self._rollups = per_db[key]
-        docs = self._rollups.prepare([doc for _, doc in decoded])
+        # A log_id twice in one batch (an entry replayed beside its original) is stored
+        # and counted once: the rollups' duplicate rule is about earlier attempts.
+        owners, seen = [], set()
+        for index, (_, doc) in enumerate(decoded):
+            if doc.get("log_id") not in seen:
+                seen.add(doc.get("log_id"))
+                owners.append(index)
+        tally.duplicates(self.collection, len(decoded) - len(owners))
+        docs = self._rollups.prepare([decoded[index][1] for index in owners])
         outcome = insert_documents(db[self.collection], docs)
         failed = {index for index, _, _ in outcome.refused} | set(outcome.duplicate_indexes)
         inserted = [doc for index, doc in enumerate(docs) if index not in failed]
         duplicates = [docs[index] for index in outcome.duplicate_indexes]
         self._rollups.after_store(self.collection, inserted, duplicates)
         return [
-            DeadLetter(decoded[index][0], reason, details)
+            DeadLetter(decoded[owners[index]][0], reason, details)
             for index, reason, details in outcome.refused
         ]
