@@ -9,22 +9,30 @@ the spec), and enrichment reads them with the user agent (footfall.enrich.userag
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 
 from footfall import spec
 
 
+@cache
+def _limits() -> dict[str, int | None]:
+    """Each hint header the spec keeps, with its longest value (read once: every
+    request asks)."""
+    properties = spec.load().schema("ClientHints")["properties"]
+    return {name: schema.get("maxLength") for name, schema in properties.items()}
+
+
 def headers() -> list[str]:
     """The hint headers kept, as the body's keys spell them (the spec's properties)."""
-    return list(spec.load().schema("ClientHints")["properties"])
+    return list(_limits())
 
 
 def from_request(request_headers: Mapping[str, str]) -> dict[str, str] | None:
     """The hint headers a request carries (a header too long to keep is left out)."""
-    limits = spec.load().schema("ClientHints")["properties"]
     found = {
         name: value
-        for name in limits
+        for name, limit in _limits().items()
         if (value := request_headers.get(name)) is not None
-        and len(value) <= limits[name].get("maxLength", len(value))
+        and (limit is None or len(value) <= limit)
     }
     return found or None
