@@ -105,6 +105,22 @@ def save(page: Any, tmp_path: Path, name: str, full_page: bool = True) -> None:
     shutil.copy(path, ARTIFACTS / path.name)
 
 
+def watch(page: Any) -> list[str]:
+    """Every script error, console error and failed request of the page (a missing
+    favicon is one: the browser logs its 404 as a console error)."""
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"error: {error}"))
+    page.on(
+        "console",
+        lambda m: problems.append(f"console: {m.text} {m.location}") if m.type == "error" else None,
+    )
+    page.on(
+        "response",
+        lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+    )
+    return problems
+
+
 def ready(page: Any, after: int = 0) -> int:
     page.wait_for_function(f"Number(document.body.dataset.ready || 0) > {after}", timeout=30_000)
     return int(page.evaluate("document.body.dataset.ready"))
@@ -118,8 +134,7 @@ def test_the_dashboard_shows_switches_and_filters_the_data_set(
     site: Site, browser: Any, tmp_path: Path
 ) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 800})
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    problems = watch(page)
     page.goto(f"{site.url}/dashboard/?{RANGE}&zone=UTC")
     page.fill("#key", site.key)
     page.click("#signin button")
@@ -152,11 +167,12 @@ def test_the_dashboard_shows_switches_and_filters_the_data_set(
     assert page.locator("#filter").inner_text().startswith("country: IN")
     assert "country=IN" in page.url
     save(page, tmp_path, "dashboard-filtered-by-india")
-    assert errors == []
+    assert problems == []
 
 
 def test_the_dashboard_fits_a_phone(site: Site, browser: Any, tmp_path: Path) -> None:
     page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    problems = watch(page)
     page.goto(f"{site.url}/dashboard/?{RANGE}")
     page.fill("#key", site.key)
     page.click("#signin button")
@@ -166,6 +182,7 @@ def test_the_dashboard_fits_a_phone(site: Site, browser: Any, tmp_path: Path) ->
     save(page, tmp_path, "dashboard-phone-first-screen", full_page=False)
     page.locator('[data-list="countries"]').scroll_into_view_if_needed()
     save(page, tmp_path, "dashboard-phone-lists", full_page=False)
+    assert problems == []
 
 
 def test_a_key_without_read_scope_is_sent_back_to_sign_in(site: Site, browser: Any) -> None:
