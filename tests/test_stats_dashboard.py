@@ -126,6 +126,58 @@ def ready(page: Any, after: int = 0) -> int:
     return int(page.evaluate("document.body.dataset.ready"))
 
 
+# The map's drawing, read back from its SVG: the longest straight segment of any
+# country's outline (countries are the paths with the map's border colour, drawn in the
+# element's pixels), the extent of all countries, the geo view and the colour scale's
+# box. A country cut wrongly at the antimeridian is a segment across the whole world.
+MAP_GEOMETRY = """() => {
+  const element = document.getElementById('map');
+  const chart = echarts.getInstanceByDom(element);
+  let longest = 0, left = Infinity, right = -Infinity, paths = 0;
+  for (const path of element.querySelectorAll('svg path[stroke="#c7ccd4"]')) {
+    paths += 1;
+    const tokens = (path.getAttribute('d') || '').match(/[A-Za-z]|-?[0-9.]+(?:e-?[0-9]+)?/g) || [];
+    let start = null, at = null, command = null, numbers = [];
+    const go = (to) => {
+      if (at) longest = Math.max(longest, Math.abs(to[0] - at[0]));
+      left = Math.min(left, to[0]); right = Math.max(right, to[0]); at = to;
+    };
+    const flush = () => {
+      if (command === 'M') { at = null; go(numbers.slice(0, 2)); start = at; }
+      else if ('LCQSTA'.includes(command) && numbers.length >= 2) go(numbers.slice(-2));
+      else if (command === 'Z' && start) go(start);
+    };
+    for (const t of tokens) {
+      if (/[A-Za-z]/.test(t)) { if (command) flush(); command = t.toUpperCase(); numbers = []; }
+      else numbers.push(Number(t));
+    }
+    if (command) flush();
+  }
+  const model = chart.getModel();
+  const view = model.getComponent('geo').coordinateSystem.getViewRect();
+  const scale = chart.getViewOfComponentModel(model.getComponent('visualMap')).group;
+  const box = scale.getBoundingRect().clone();
+  box.applyTransform(scale.getLocalTransform());
+  return { paths, longest, extent: right - left, width: element.clientWidth,
+    height: element.clientHeight, view: [view.x, view.y, view.width, view.height],
+    scale: [box.x, box.y, box.width, box.height] };
+}"""
+
+
+def check_map(page: Any) -> None:
+    """No line across the world, the world as wide as its panel (or as tall as the room
+    above its colour scale), and the colour scale clear of it."""
+    m = page.evaluate(MAP_GEOMETRY)
+    assert m["paths"] > 100, m  # the countries are drawn as SVG paths
+    # A correct world's longest segment is the bottom edge of a cut Antarctica (half
+    # the width at most); a ring joining +180° to -180° spans all of it.
+    assert m["longest"] < 0.6 * m["extent"], m
+    x, y, w, h = m["view"]
+    assert w >= 0.95 * m["width"] or h >= 0.95 * (m["height"] - 48), m
+    sx, sy, sw, sh = m["scale"]
+    assert sy >= y + h or sx >= x + w or sx + sw <= x or sy + sh <= y, m
+
+
 def kpi(page: Any, name: str) -> str:
     return page.locator(f'[data-kpi="{name}"] .value').inner_text()
 
@@ -149,6 +201,7 @@ def test_the_dashboard_shows_switches_and_filters_the_data_set(
     )
     assert page.evaluate(points) == 4
     save(page, tmp_path, "dashboard-1280x800")
+    check_map(page)
 
     page.select_option("#bucket", "hour")
     generation = ready(page, generation)
@@ -177,11 +230,12 @@ def test_the_dashboard_fits_a_phone(site: Site, browser: Any, tmp_path: Path) ->
     page.fill("#key", site.key)
     page.click("#signin button")
     ready(page)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     save(page, tmp_path, "dashboard-phone")
     save(page, tmp_path, "dashboard-phone-first-screen", full_page=False)
     page.locator('[data-list="countries"]').scroll_into_view_if_needed()
     save(page, tmp_path, "dashboard-phone-lists", full_page=False)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    check_map(page)
     assert problems == []
 
 

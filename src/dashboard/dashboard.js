@@ -114,8 +114,11 @@
     }).join("");
   }
 
-  function chart(id) {
-    if (!state.charts[id]) state.charts[id] = echarts.init($(id));
+  function chart(id, renderer = "canvas") {
+    if (!state.charts[id]) {
+      state.charts[id] = echarts.init($(id), null, { renderer });
+      new ResizeObserver(() => state.charts[id].resize()).observe($(id));
+    }
     return state.charts[id];
   }
 
@@ -146,6 +149,13 @@
     }, true);
   }
 
+  // The world atlas is unprojected longitude/latitude made for d3-geo: drawn as flat
+  // polygons, the countries that cross the antimeridian (Russia, Fiji, Antarctica) would
+  // smear lines across the map. echarts takes a d3 projection with its stream, which cuts
+  // them at ±180° (and resamples edges); Equal Earth keeps areas true for a choropleth.
+  const PROJECTION = d3.geoEqualEarth();
+  const MAP_SCALE_BAND = 48; // px under the map for its colour scale (see .map in the CSS)
+
   async function world() {
     if (!state.world) {
       const topo = await (await fetch("vendor/countries-110m.json")).json();
@@ -168,16 +178,26 @@
     const cities = body.features.filter((f) => f.properties.kind === "city" && f.geometry)
       .map((f) => ({ name: f.properties.name, value: [...f.geometry.coordinates, f.properties.pageviews] }));
     const top = Math.max(1, ...data.map((d) => d.value));
-    const map = chart("map");
+    const map = chart("map", "svg");
     map.setOption({
-      animation: false,
-      tooltip: { trigger: "item", formatter: (p) => `${esc(p.name)}: ${Array.isArray(p.value) ? p.value[2] : (p.value || 0)} views` },
-      visualMap: { seriesIndex: 0, min: 0, max: top, left: 8, bottom: 8, calculable: true, inRange: { color: ["#e0ecff", "#1d4ed8"] }, text: ["views", ""] },
-      geo: { map: "world", roam: true, itemStyle: { areaColor: "#f2f4f7", borderColor: "#c7ccd4" }, emphasis: { label: { show: false } } },
-      series: [
-        { type: "map", geoIndex: 0, data },
-        { type: "scatter", coordinateSystem: "geo", data: cities, symbolSize: (v) => 4 + 14 * Math.sqrt(v[2] / Math.max(1, ...cities.map((c) => c.value[2]))), itemStyle: { color: "#f97316", opacity: 0.85 } },
-      ],
+      baseOption: {
+        animation: false,
+        tooltip: { trigger: "item", formatter: (p) => `${esc(p.name)}: ${Array.isArray(p.value) ? p.value[2] : (p.value || 0)} views` },
+        // A horizontal scale under the map, in a band of its own: it never covers land.
+        visualMap: { seriesIndex: 0, min: 0, max: top, orient: "horizontal", left: "center", bottom: 6,
+          itemWidth: 12, itemHeight: 160, inRange: { color: ["#e0ecff", "#1d4ed8"] }, text: [`${top} views`, "0"] },
+        geo: {
+          map: "world", roam: true, top: 0, bottom: MAP_SCALE_BAND, left: 0, right: 0, preserveAspect: "contain",
+          projection: { project: (p) => PROJECTION(p), unproject: (p) => PROJECTION.invert(p), stream: PROJECTION.stream },
+          itemStyle: { areaColor: "#f2f4f7", borderColor: "#c7ccd4" }, emphasis: { label: { show: false } },
+        },
+        series: [
+          { type: "map", geoIndex: 0, data },
+          { type: "scatter", coordinateSystem: "geo", data: cities, symbolSize: (v) => 4 + 14 * Math.sqrt(v[2] / Math.max(1, ...cities.map((c) => c.value[2]))), itemStyle: { color: "#f97316", opacity: 0.85 } },
+        ],
+      },
+      // On a phone a finger dragging over the map must scroll the page, not pan the map.
+      media: [{ query: { maxWidth: 600 }, option: { geo: { roam: false } } }],
     }, true);
     map.off("click");
     map.on("click", (p) => {
@@ -323,7 +343,6 @@
     $("key").value = "";
     start();
   });
-  window.addEventListener("resize", () => Object.values(state.charts).forEach((c) => c.resize()));
   setupControls();
   setInterval(live, 10000);
   if (key()) start(); else signOut();
