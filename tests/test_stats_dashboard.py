@@ -12,6 +12,7 @@ import shutil
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -178,6 +179,42 @@ def check_map(page: Any) -> None:
     assert sy >= y + h or sx >= x + w or sx + sw <= x or sy + sh <= y, m
 
 
+# Every element that clips its text (overflow hidden, an ellipsis) and has more than fits.
+CUT_OFF = """() => [...document.querySelectorAll('#app *')]
+  .filter((e) => e.getClientRects().length && e.textContent.trim()
+    && ['hidden', 'clip'].includes(getComputedStyle(e).overflowX)
+    && e.scrollWidth > e.clientWidth + 1)
+  .map((e) => `${e.className}: ${e.textContent.trim().slice(0, 80)}`)"""
+
+
+def shares(page: Any, dimension: str) -> list[tuple[str, str]]:
+    """The (name, percent) rows of a donut's legend, each checked to be shown in full
+    inside its panel."""
+    legend = page.locator(f'[data-legend="{dimension}"]')
+    assert page.evaluate(
+        """(ul) => {
+          const panel = ul.closest('.panel').getBoundingClientRect();
+          return [...ul.querySelectorAll('li *')].every((e) => {
+            const r = e.getBoundingClientRect();
+            return r.left >= panel.left && r.right <= panel.right
+              && e.scrollWidth <= e.clientWidth + 1;
+          });
+        }""",
+        legend.element_handle(),
+    )
+    return [
+        (li.locator(".name").inner_text(), li.locator(".pct").inner_text())
+        for li in legend.locator("li").all()
+    ]
+
+
+def expected_shares(counts: Counter[str]) -> list[tuple[str, str]]:
+    """As the API rounds them (two decimals) and JavaScript prints them (no trailing 0)."""
+    total = sum(counts.values())
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [(v, f"{100 * c / total:.2f}".rstrip("0").rstrip(".") + "%") for v, c in ranked]
+
+
 def kpi(page: Any, name: str) -> str:
     return page.locator(f'[data-kpi="{name}"] .value').inner_text()
 
@@ -202,6 +239,10 @@ def test_the_dashboard_shows_switches_and_filters_the_data_set(
     assert page.evaluate(points) == 4
     save(page, tmp_path, "dashboard-1280x800")
     check_map(page)
+    a, b = datetime(2026, 10, 31, tzinfo=UTC), datetime(2026, 11, 4, tzinfo=UTC)
+    for dimension in ("device_types", "browsers", "operating_systems"):
+        assert shares(page, dimension) == expected_shares(site.oracle.top(dimension, a, b))
+    assert page.evaluate(CUT_OFF) == []
 
     page.select_option("#bucket", "hour")
     generation = ready(page, generation)
@@ -236,6 +277,10 @@ def test_the_dashboard_fits_a_phone(site: Site, browser: Any, tmp_path: Path) ->
     save(page, tmp_path, "dashboard-phone-lists", full_page=False)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     check_map(page)
+    a, b = datetime(2026, 10, 31, tzinfo=UTC), datetime(2026, 11, 4, tzinfo=UTC)
+    for dimension in ("device_types", "browsers", "operating_systems"):
+        assert shares(page, dimension) == expected_shares(site.oracle.top(dimension, a, b))
+    assert page.evaluate(CUT_OFF) == []
     assert problems == []
 
 

@@ -142,10 +142,14 @@
         { name: "Visitors (previous)", type: "line", data: body.previous.series.map((s) => s.visitors), lineStyle: { type: "dashed" }, showSymbol: false, color: "#91cc75" });
     }
     chart("chart").setOption({
-      animation: false, tooltip: { trigger: "axis" }, legend: { top: 0, type: "scroll" },
-      grid: { left: 48, right: 16, top: 36, bottom: 28 },
-      xAxis: { type: "category", data: body.series.map((s) => label(s.start)) },
-      yAxis: { type: "value", minInterval: 1 }, series,
+      baseOption: {
+        animation: false, tooltip: { trigger: "axis" }, legend: { top: 0 },
+        grid: { left: 48, right: 16, top: 36, bottom: 28 },
+        xAxis: { type: "category", data: body.series.map((s) => label(s.start)) },
+        yAxis: { type: "value", minInterval: 1 }, series,
+      },
+      // A narrow chart wraps its legend onto a second line (every name in full, no pager).
+      media: [{ query: { maxWidth: 560 }, option: { grid: { top: 60, left: 40, right: 12 } } }],
     }, true);
   }
 
@@ -206,11 +210,31 @@
     });
   }
 
+  // Shares are read from a legend beside the donut (full names, API percentages, wrapped
+  // when long), not from slice labels, which a narrow panel cuts off. Rows past the top
+  // ten are one grey slice, so the slices add up to the total.
+  const PALETTE = ["#4f6bed", "#a3c83b", "#f4a340", "#4b5268", "#25b0d9", "#e5554f", "#8e5cc4", "#2fa36b", "#e07bbd", "#c9a227"];
+  const REST = "#c7ccd4";
+
   function renderPie(dimension, body) {
-    chart(`pie-${dimension}`).setOption({
-      animation: false, tooltip: { trigger: "item", formatter: "{b}: {c} ({d}%)" },
-      series: [{ type: "pie", radius: ["40%", "70%"], data: body.rows.map((r) => ({ name: r.value, value: r.count })), label: { formatter: "{b} {d}%" } }],
+    const slices = body.rows.map((r, i) => ({ name: r.value, value: r.count, percent: r.percent, color: PALETTE[i % PALETTE.length] }));
+    if (body.other > 0) {
+      slices.push({ name: "all others", value: body.other, percent: Math.round(10000 * body.other / body.total) / 100, color: REST });
+    }
+    const pie = chart(`pie-${dimension}`);
+    pie.setOption({
+      animation: false, tooltip: { trigger: "item", formatter: (p) => `${esc(p.name)}: ${p.value.toLocaleString("en")} (${p.data.percent}%)` },
+      series: [{ type: "pie", radius: ["48%", "92%"], label: { show: false }, labelLine: { show: false },
+        data: slices.map((s) => ({ name: s.name, value: s.value, percent: s.percent, itemStyle: { color: s.color } })) }],
     }, true);
+    const legend = document.querySelector(`[data-legend="${dimension}"]`);
+    legend.innerHTML = slices.map((s) => `<li><i class="swatch" style="background:${s.color}"></i>` +
+      `<span class="name">${esc(s.name)}</span><span class="pct">${s.percent}%</span></li>`).join("") ||
+      `<li class="more">nothing in this range</li>`;
+    legend.querySelectorAll("li").forEach((li, dataIndex) => {
+      li.onmouseenter = () => pie.dispatchAction({ type: "highlight", seriesIndex: 0, dataIndex });
+      li.onmouseleave = () => pie.dispatchAction({ type: "downplay", seriesIndex: 0, dataIndex });
+    });
   }
 
   function listPanel(dimension, title) {
