@@ -99,9 +99,11 @@ def browser() -> Iterator[Any]:
         instance.close()
 
 
-def save(page: Any, tmp_path: Path, name: str, full_page: bool = True) -> None:
+def save(page: Any, tmp_path: Path, name: str, full_page: bool = True, of: str = "") -> None:
+    """A screenshot of the page (or of the element `of` selects) as a test artifact."""
     path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
+    target = page.locator(of).first if of else page
+    target.screenshot(path=str(path), **({} if of else {"full_page": full_page}))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(path, ARTIFACTS / path.name)
 
@@ -238,6 +240,8 @@ def test_the_dashboard_shows_switches_and_filters_the_data_set(
     )
     assert page.evaluate(points) == 4
     save(page, tmp_path, "dashboard-1280x800")
+    save(page, tmp_path, "dashboard-1280x800-map", of=".map-panel")
+    save(page, tmp_path, "dashboard-1280x800-browsers", of=".panel:has(.share) + .panel")
     check_map(page)
     a, b = datetime(2026, 10, 31, tzinfo=UTC), datetime(2026, 11, 4, tzinfo=UTC)
     for dimension in ("device_types", "browsers", "operating_systems"):
@@ -260,6 +264,7 @@ def test_the_dashboard_shows_switches_and_filters_the_data_set(
     assert kpi(page, "pageviews") == f"{india['pageviews']:,}"
     assert page.locator("#filter").inner_text().startswith("country: IN")
     assert "country=IN" in page.url
+    page.evaluate("window.scrollTo(0, 0)")  # else the sticky controls show mid-page
     save(page, tmp_path, "dashboard-filtered-by-india")
     assert problems == []
 
@@ -275,8 +280,14 @@ def test_the_dashboard_fits_a_phone(site: Site, browser: Any, tmp_path: Path) ->
     save(page, tmp_path, "dashboard-phone-first-screen", full_page=False)
     page.locator('[data-list="countries"]').scroll_into_view_if_needed()
     save(page, tmp_path, "dashboard-phone-lists", full_page=False)
+    save(page, tmp_path, "dashboard-phone-map", of=".map-panel")
+    save(page, tmp_path, "dashboard-phone-browsers", of=".panel:has(.share) + .panel")
+    save(page, tmp_path, "dashboard-phone-paths", of='[data-list="paths"]')
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     check_map(page)
+    # A finger dragging over the map scrolls the page: no pan and zoom on a phone.
+    roam = "echarts.getInstanceByDom(document.getElementById('map')).getOption().geo[0].roam"
+    assert page.evaluate(roam) is False
     a, b = datetime(2026, 10, 31, tzinfo=UTC), datetime(2026, 11, 4, tzinfo=UTC)
     for dimension in ("device_types", "browsers", "operating_systems"):
         assert shares(page, dimension) == expected_shares(site.oracle.top(dimension, a, b))
