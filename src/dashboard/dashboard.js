@@ -133,8 +133,8 @@
       return new Intl.DateTimeFormat("en", opts).format(d);
     };
     const series = [
-      { name: "Page views", type: "line", data: body.series.map((s) => s.pageviews), smooth: true, showSymbol: false },
-      { name: "Visitors", type: "line", data: body.series.map((s) => s.visitors), smooth: true, showSymbol: false },
+      { name: "Page views", type: "line", data: body.series.map((s) => s.pageviews), showSymbol: false },
+      { name: "Visitors", type: "line", data: body.series.map((s) => s.visitors), showSymbol: false },
     ];
     if (body.previous) {
       series.push(
