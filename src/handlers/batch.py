@@ -7,11 +7,13 @@ from typing import Any
 
 from footfall.handlers import ingest_problems
 from footfall.security.identity import caller
+from footfall.web.bridge import on_loop
 from footfall.web.context import received, services
 from footfall.web.problems import Invalid
 from footfall.web.responses import Answer, answer
 
 
+@on_loop
 def create(body: dict[str, Any]) -> Answer:
     app = services()
     items = body["items"]

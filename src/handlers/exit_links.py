@@ -6,8 +6,10 @@ from typing import Any
 
 from footfall.events import ExitLink
 from footfall.handlers import queue_event
+from footfall.web.bridge import on_loop
 from footfall.web.responses import Answer
 
 
+@on_loop
 def create(body: dict[str, Any]) -> Answer:
     return queue_event(ExitLink, body)

@@ -1,0 +1,139 @@
+"""How a request crosses from the event loop into Flask: whole, once, on the loop's thread.
+
+connexion's `FlaskApp` runs Flask behind a2wsgi's `WSGIMiddleware`: each request goes to a
+thread pool, the body is handed over chunk by chunk (every `wsgi.input` read waits on the
+loop) and each response part comes back the same way. Measured on 2 cores, half of a
+worker's time went into those two threads waiting on each other and taking the GIL from
+each other, so the empty app answered less than half of what it could.
+
+`LoopBridge` replaces that adapter under connexion (every middleware, so routing,
+security, rate limits and validation, stays as it is):
+
+- the body is read on the loop, whole, before Flask starts: `BodyLimit`
+  (`footfall.web.limits`) is outside and bounds it by MAX_REQUEST_BYTES, and connexion's
+  validation has usually read it already (it replays it). A client gone before the end
+  of its body gets no answer and Flask never runs;
+- Flask runs with the whole body in memory (`wsgi.input` is a `BytesIO`), and its whole
+  answer is collected and sent in one `http.response.start` and one body message;
+- an operation whose handler is marked `@on_loop` runs on the loop's own thread: its work
+  is short and bounded (the ingest handlers: a model, one pipelined Redis round trip on a
+  local network). Every other request, a read that queries MongoDB or a route outside the
+  spec, runs in the pool, in one hop there and back: a slow query must not stall the
+  other connections of the worker.
+
+A handler exception propagates as it did through a2wsgi (connexion's error handling
+answers 500 with a problem and logs it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import io
+import sys
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from a2wsgi.wsgi import build_environ
+from connexion import FlaskApp
+from connexion.utils import get_function_from_name
+from starlette.types import Receive, Scope, Send
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_ON_LOOP = "__footfall_on_loop__"
+
+
+def on_loop(handler: F) -> F:
+    """Mark a handler as short and bounded: it runs on the event loop's thread."""
+    setattr(handler, _ON_LOOP, True)
+    return handler
+
+
+class LoopBridge:
+    """ASGI to WSGI: the whole body first, then Flask inline or in one pool hop."""
+
+    def __init__(self, wsgi: Callable[..., Iterable[bytes]], threads: int) -> None:
+        self.wsgi = wsgi
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="flask")
+        self._inline: dict[str | None, bool] = {None: False}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":  # nothing of Flask's to start or stop
+            while (await receive())["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] == "websocket":  # as a2wsgi: Flask has no websockets
+            await send({"type": "websocket.close", "code": 1000})
+            return
+        body = await _whole_body(receive)
+        if body is None:
+            return  # the client left before its body ended: nobody to answer
+        environ = build_environ(scope, None)  # type: ignore[arg-type]
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["wsgi.input_terminated"] = True
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ["wsgi.errors"] = sys.stderr
+        if self._runs_inline(scope):
+            answer = _call(self.wsgi, environ)
+        else:
+            # connexion's request context lives in context variables: the thread runs
+            # in a copy of this task's.
+            context = contextvars.copy_context()
+            answer = await asyncio.get_running_loop().run_in_executor(
+                self.pool, context.run, _call, self.wsgi, environ
+            )
+        status, headers, payload = answer
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    def _runs_inline(self, scope: Scope) -> bool:
+        operation = scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
+        inline = self._inline.get(operation)
+        if inline is None:
+            inline = getattr(get_function_from_name(operation), _ON_LOOP, False)
+            self._inline[operation] = inline
+        return inline
+
+
+def bridge(app: FlaskApp, threads: int) -> None:
+    """Put a `LoopBridge` where connexion's FlaskApp keeps its a2wsgi adapter."""
+    app._middleware_app.asgi_app = LoopBridge(app.app.wsgi_app, threads)  # type: ignore[assignment]
+
+
+async def _whole_body(receive: Receive) -> bytes | None:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _call(
+    wsgi: Callable[..., Iterable[bytes]], environ: dict[str, Any]
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Run the WSGI app to the end: its status, headers and whole body."""
+    started: list[Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        # Nothing is sent before the app returns, so a later call (with `exc_info`, an
+        # error page) may always replace the status and headers (PEP 3333).
+        started[:] = [status, headers]
+        return chunks.append
+
+    chunks: list[bytes] = []
+    iterable = wsgi(environ, start_response)
+    try:
+        chunks.extend(iterable)
+    finally:
+        close = getattr(iterable, "close", None)
+        if close is not None:
+            close()
+    status, headers = started
+    encoded = [(name.lower().encode("latin1"), value.encode("latin1")) for name, value in headers]
+    return int(status.split(" ", 1)[0]), encoded, b"".join(chunks)
