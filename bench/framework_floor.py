@@ -31,8 +31,11 @@ PATH = "/api/v1/pageviews"
 
 
 @contextmanager
-def floor_server(workers: int) -> Iterator[tuple[str, list[int]]]:
-    """The empty FlaskApp under uvicorn as `footfall serve` runs it: (origin, its pids)."""
+def floor_server(workers: int, factory: str = "make") -> Iterator[tuple[str, list[int]]]:
+    """The empty FlaskApp under uvicorn as `footfall serve` runs it: (origin, its pids).
+
+    `factory`: `make` (connexion's default) or `make_bridged` (with Footfall's bridge).
+    """
     port = free_port()
     server = subprocess.Popen(
         [
@@ -40,7 +43,7 @@ def floor_server(workers: int) -> Iterator[tuple[str, list[int]]]:
             "-m",
             "uvicorn",
             "--factory",
-            "floor.app:make",
+            f"floor.app:{factory}",
             "--port",
             str(port),
             "--workers",
@@ -81,6 +84,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument(
+        "--bridged", action="store_true", help="with Footfall's bridge instead of a2wsgi"
+    )
     args = parser.parse_args()
     if wrk_path() is None:
         print("wrk is not installed (apt-get install wrk); nothing measured")
@@ -88,10 +94,13 @@ def main() -> int:
     bodies = payloads.json_bodies(payloads.page_views(64))
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        origin, pids = stack.enter_context(floor_server(args.workers))
+        origin, pids = stack.enter_context(
+            floor_server(args.workers, "make_bridged" if args.bridged else "make")
+        )
         result, cpu_ms = measure(origin, pids, bodies, args.connections, args.duration, tmp)
     print(
-        f"empty connexion FlaskApp, {args.workers} workers, {args.connections} conns: "
+        f"empty connexion FlaskApp{' (bridged)' if args.bridged else ''}, "
+        f"{args.workers} workers, {args.connections} conns: "
         f"{result.requests_per_s:,.0f} req/s, p50 {result.p50_ms:.2f} ms, "
         f"p99 {result.p99_ms:.2f} ms, server CPU {cpu_ms:.3f} ms/req"
     )

@@ -128,7 +128,9 @@ class RateLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         info = scope.get("extensions", {}).get("connexion_context", {}).get("token_info")
         if scope["type"] == "http" and isinstance(info, dict) and "sub" in info:
-            ip = _client(scope, self.settings)
+            # Only a browser key draws from its client address's bucket: the address
+            # (parsed, with the trusted proxies) is worked out only for one.
+            ip = _client(scope, self.settings) if info.get("role") == BROWSER else None
             drawn = buckets(self.limiter, info, ip, self.settings)
             # On the loop's thread: one script on the local Redis takes less time than
             # the hop to a worker thread and back (bench/ingest.py).
