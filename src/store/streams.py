@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis
+from redis.crc import key_slot
 from redis.exceptions import ResponseError
 
+from footfall.security.ratelimit import DRAW_LUA, TAKE_LUA, Draw, RateLimited
 from footfall.store import scripts
 
 GROUP = "flushers"
@@ -37,6 +39,26 @@ _DONE = """
 redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
 return redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
 """
+
+
+# One write with its request's rate-limit draw (footfall.security.ratelimit), in one
+# round trip. KEYS: the n buckets, the stream, and the seen key when the client chose
+# the log_id. ARGV: per_s and burst of each bucket, the payload, the TTL, then n.
+# Returns 1 (added), 0 (a duplicate log_id) or -wait_ms (refused: nothing taken, nothing
+# added).
+_DRAW_THEN_ENQUEUE = (
+    DRAW_LUA
+    + """
+local n = tonumber(ARGV[#ARGV])
+local wait = draw(n)
+if wait > 0 then return -wait end
+if KEYS[n + 2] and not redis.call('SET', KEYS[n + 2], '1', 'NX', 'EX', ARGV[2 * n + 2]) then
+  return 0
+end
+redis.call('XADD', KEYS[n + 1], '*', 'd', ARGV[2 * n + 1])
+return 1
+"""
+)
 
 
 @dataclass(frozen=True)
@@ -98,6 +120,8 @@ class Streams:
         self._enqueue_once = redis.register_script(_ENQUEUE_ONCE)
         self._done = redis.register_script(_DONE)
         self.cluster = scripts.is_cluster(redis)
+        self._draw_then_enqueue = redis.register_script(_DRAW_THEN_ENQUEUE)
+        self._take = redis.register_script(TAKE_LUA)
 
     def stream(self, collection: str) -> str:
         return f"{self.prefix}:{collection}"
@@ -108,9 +132,29 @@ class Streams:
 
     # The API side
 
-    def enqueue(self, messages: Sequence[Message]) -> list[bool]:
-        """Append all messages in one round trip; False where the log_id was seen already."""
+    def enqueue(self, messages: Sequence[Message], draw: Draw | None = None) -> list[bool]:
+        """Append all messages in one round trip; False where the log_id was seen already.
+
+        With the request's rate-limit `draw` (not made yet), the draw comes first and
+        `RateLimited` means nothing was appended. With one message, draw and append are
+        one script where every key it touches may be given to one script: always on one
+        Redis; on a Cluster only when they hash to one slot, which a key's buckets
+        (`{<key id>}`) and a stream (its own name) do not, since the buckets are shared
+        by every stream. Otherwise (a batch, a Cluster) the draw is a round trip of its own
+        before the append.
+        """
         self._refuse_when_full({message.collection for message in messages})
+        if draw is not None and not draw.made:
+            draw.made = True
+            if len(messages) == 1:
+                keys = self._drawn_with_keys(messages[0], draw)
+                if self._one_script_may_hold(keys):
+                    return [self._drawn_with(messages[0], draw, keys)]
+            wait = int(self._take(keys=draw.keys, args=draw.args))
+            if wait:
+                raise RateLimited(wait)
+        if not messages:
+            return []
         pipe = self.redis.pipeline(transaction=False)
         for message in messages:
             stream = self.stream(message.collection)
@@ -132,6 +176,23 @@ class Streams:
         for entry in entries:
             pipe.xadd(self.stream(entry.collection), {"d": entry.payload, "o": entry.first_id})
         pipe.execute()
+
+    def _drawn_with_keys(self, message: Message, draw: Draw) -> list[str]:
+        keys = [*draw.keys, self.stream(message.collection)]
+        if message.once_id is not None:
+            keys.append(self.seen_key(message.collection, message.once_id))
+        return keys
+
+    def _one_script_may_hold(self, keys: Sequence[str]) -> bool:
+        """One Redis runs a script over any keys; a Cluster only over keys of one slot."""
+        return not self.cluster or len({key_slot(key.encode()) for key in keys}) == 1
+
+    def _drawn_with(self, message: Message, draw: Draw, keys: list[str]) -> bool:
+        args = [*draw.args, message.payload, self.idempotency_ttl_s, len(draw.keys)]
+        added = int(self._draw_then_enqueue(keys=keys, args=args))
+        if added < 0:
+            raise RateLimited(-added)
+        return added == 1
 
     def _refuse_when_full(self, collections: Iterable[str]) -> None:
         if self.max_length is None:

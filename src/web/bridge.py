@@ -57,7 +57,6 @@ class LoopBridge:
     def __init__(self, wsgi: Callable[..., Iterable[bytes]], threads: int) -> None:
         self.wsgi = wsgi
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="flask")
-        self._inline: dict[str | None, bool] = {None: False}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":  # nothing of Flask's to start or stop
@@ -90,12 +89,21 @@ class LoopBridge:
         await send({"type": "http.response.body", "body": payload})
 
     def _runs_inline(self, scope: Scope) -> bool:
-        operation = scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
-        inline = self._inline.get(operation)
-        if inline is None:
-            inline = getattr(get_function_from_name(operation), _ON_LOOP, False)
-            self._inline[operation] = inline
-        return inline
+        return marked(scope, _ON_LOOP)
+
+
+def marked(scope: Scope, mark: str) -> bool:
+    """Whether the handler of the request's operation (connexion routed it) has `mark`."""
+    operation = scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
+    if operation is None:  # a route outside the spec
+        return False
+    found = _MARKS.get((operation, mark))
+    if found is None:
+        found = _MARKS[(operation, mark)] = getattr(get_function_from_name(operation), mark, False)
+    return found
+
+
+_MARKS: dict[tuple[str, str], bool] = {}
 
 
 def bridge(app: FlaskApp, threads: int) -> None:
