@@ -12,6 +12,7 @@ The returned dict is connexion's `token_info` for the request: plain, public fac
 
 from __future__ import annotations
 
+import inspect
 from functools import partial
 from typing import Any
 
@@ -48,6 +49,12 @@ async def api_key_info(
     if keys.cached(apikey):
         return check()
     return await anyio.to_thread.run_sync(check)
+
+
+# connexion inspects this function's signature twice per request (does it take
+# `required_scopes`, `request`?); a signature computed once makes that a lookup
+# (`inspect.signature` returns `__signature__` when a function has one).
+api_key_info.__signature__ = inspect.signature(api_key_info)  # type: ignore[attr-defined]
 
 
 def _check(

@@ -21,6 +21,12 @@ security, rate limits and validation, stays as it is):
   spec, runs in the pool, in one hop there and back: a slow query must not stall the
   other connections of the worker.
 
+connexion's Flask views also rebuild their decorators on every request (`FlaskOperation.fn`
+makes a `FlaskDecorator`, whose wrapper decorates the handler again: parameter and
+response decorators, a signature inspection, several `functools.wraps`); `bridge` puts
+in each view the same decorators built once (`_OnceDecorator`), which still read the
+request and its operation from connexion's context on every call.
+
 A handler exception propagates as it did through a2wsgi (connexion's error handling
 answers 500 with a problem and logs it).
 """
@@ -29,14 +35,18 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import io
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import flask
 from a2wsgi.wsgi import build_environ
 from connexion import FlaskApp
+from connexion.apps.flask import FlaskOperation
+from connexion.decorators import FlaskDecorator
 from connexion.utils import get_function_from_name
 from starlette.types import Receive, Scope, Send
 
@@ -54,9 +64,11 @@ def on_loop(handler: F) -> F:
 class LoopBridge:
     """ASGI to WSGI: the whole body first, then Flask inline or in one pool hop."""
 
-    def __init__(self, wsgi: Callable[..., Iterable[bytes]], threads: int) -> None:
-        self.wsgi = wsgi
+    def __init__(self, flask_app: flask.Flask, threads: int) -> None:
+        self.flask_app = flask_app
+        self.wsgi = flask_app.wsgi_app
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="flask")
+        self._views_ready = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":  # nothing of Flask's to start or stop
@@ -67,6 +79,9 @@ class LoopBridge:
         if scope["type"] == "websocket":  # as a2wsgi: Flask has no websockets
             await send({"type": "websocket.close", "code": 1000})
             return
+        if not self._views_ready:  # connexion adds the views when its stack is built
+            _decorate_once(self.flask_app)
+            self._views_ready = True
         body = await _whole_body(receive)
         if body is None:
             return  # the client left before its body ended: nobody to answer
@@ -108,7 +123,29 @@ _MARKS: dict[tuple[str, str], bool] = {}
 
 def bridge(app: FlaskApp, threads: int) -> None:
     """Put a `LoopBridge` where connexion's FlaskApp keeps its a2wsgi adapter."""
-    app._middleware_app.asgi_app = LoopBridge(app.app.wsgi_app, threads)  # type: ignore[assignment]
+    app._middleware_app.asgi_app = LoopBridge(app.app, threads)  # type: ignore[assignment]
+
+
+def _decorate_once(flask_app: flask.Flask) -> None:
+    """Each connexion view replaced by the same decorators, built once."""
+    views = flask_app.view_functions
+    for endpoint, view in list(views.items()):
+        if isinstance(view, FlaskOperation):
+            once = _OnceDecorator(pythonic_params=view.pythonic_params, jsonifier=view.jsonifier)
+            views[endpoint] = once(view.__wrapped__)  # type: ignore[attr-defined]
+
+
+class _OnceDecorator(FlaskDecorator):
+    """connexion's `FlaskDecorator`, its decorators built once rather than per request."""
+
+    def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        decorated = self.decorate(function)
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return decorated(self.framework.get_request(uri_parser=self.uri_parser))
+
+        return wrapper
 
 
 async def _whole_body(receive: Receive) -> bytes | None:
