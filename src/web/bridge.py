@@ -140,10 +140,13 @@ class _OnceDecorator(FlaskDecorator):
 
     def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
         decorated = self.decorate(function)
+        parsers: list[Any] = []  # a view serves one operation: its parser, made once
 
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            return decorated(self.framework.get_request(uri_parser=self.uri_parser))
+            if not parsers:
+                parsers.append(self.uri_parser)
+            return decorated(self.framework.get_request(uri_parser=parsers[0]))
 
         return wrapper
 
