@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import gc
 import io
 import sys
 from collections.abc import Callable, Iterable
@@ -82,6 +83,10 @@ class LoopBridge:
         if not self._views_ready:  # connexion adds the views when its stack is built
             _decorate_once(self.flask_app)
             self._views_ready = True
+            # Everything built so far (the resolved spec, the app, the clients) lives as
+            # long as the worker: out of the garbage collector's full passes, which
+            # otherwise walked it all (about 50 ms, the loop stopped) now and then.
+            gc.freeze()
         body = await _whole_body(receive)
         if body is None:
             return  # the client left before its body ended: nobody to answer
