@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import yaml
@@ -10,7 +11,7 @@ from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 
 from footfall import dashboard
-from footfall.connections import mongo_database, redis_client
+from footfall.connections import async_redis_client, is_cluster_url, mongo_database, redis_client
 from footfall.ingest import Ingest
 from footfall.metrics import api as metrics
 from footfall.security.cors import Cors, browser_routes
@@ -53,6 +54,13 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
         queue.idempotency_ttl_s,
         max_length=queue.max_stream_length,
         check_ms=queue.stream_check_ms,
+        # On one Redis the ingest writes await Redis on the loop; on a Cluster they
+        # block it for their round trips (no async Cluster client here yet).
+        make_async=(
+            None
+            if is_cluster_url(settings.servers.redis_url)
+            else partial(async_redis_client, settings.servers)
+        ),
     )
     security = settings.security
     keys = KeyStore(

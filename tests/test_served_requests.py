@@ -3,7 +3,8 @@
 The bridge from the event loop into Flask (`footfall.web.bridge`) replaced a2wsgi's: these
 prove it keeps what the old one did, with clients that misbehave on raw sockets where
 an HTTP library would not let them: a body in many pieces, a client gone mid-body, a
-streamed body over the limit, a handler that fails, and a read served from the pool.
+streamed body over the limit, a handler that fails, a read served from the pool, and a
+write waiting for Redis while the worker answers others.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -101,7 +103,12 @@ def served(
 ) -> Iterator[Served]:
     name = f"t{int(time.time() * 1000) % 10**9}served"
     settings = make_settings(
-        valkey.url, mongo.uri, name, max_request_bytes=LIMIT, validate_responses=False
+        valkey.url,
+        mongo.uri,
+        name,
+        max_request_bytes=LIMIT,
+        validate_responses=False,
+        redis_timeout_s=5.0,  # a write outlives the pause of Redis below
     )
     db = mongo_database(settings.servers)
     init_db(db)
@@ -211,3 +218,25 @@ def test_a_read_that_queries_mongodb_is_answered_from_the_pool(served):
     status, found = served.get("/api/v1/usage-logs?user_id=nobody")
     assert status == 200
     assert found["items"] == []
+
+
+def test_a_write_waiting_for_redis_leaves_the_loop_free_for_other_requests(served, queue):
+    """The ingest handler runs on the loop's thread, its Redis round trip awaited
+    (footfall.web.awaiting): while Redis holds the write back (CLIENT PAUSE of writes),
+    the same single worker answers /health at once, and the write is then accepted."""
+    body = json.dumps({"path": "/paused/"}).encode()
+    queue.execute_command("CLIENT", "PAUSE", 1500, "WRITE")
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            started = time.monotonic()
+            write = pool.submit(served.raw, served.head(len(body)), body)
+            time.sleep(0.2)
+            status, _ = served.get("/api/v1/health")
+            health_after_s = time.monotonic() - started
+            answer = write.result(timeout=10)
+            write_after_s = time.monotonic() - started
+    finally:
+        queue.execute_command("CLIENT", "UNPAUSE")
+    assert status == 200 and health_after_s < 0.8
+    assert _status_and_body(answer)[0] == 202 and write_after_s >= 1.2
+    assert queue.xlen(served.stream()) == 1

@@ -51,6 +51,8 @@ from connexion.decorators import FlaskDecorator
 from connexion.utils import get_function_from_name
 from starlette.types import Receive, Scope, Send
 
+from footfall.web import awaiting
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 _ON_LOOP = "__footfall_on_loop__"
@@ -98,7 +100,8 @@ class LoopBridge:
         environ["CONTENT_LENGTH"] = str(len(body))
         environ["wsgi.errors"] = sys.stderr
         if self._runs_inline(scope):
-            answer = _call(self.wsgi, environ)
+            # In a greenlet: the handler's Redis round trips are awaited, not blocked on.
+            answer = await awaiting.run(_call, self.wsgi, environ)
         else:
             # connexion's request context lives in context variables: the thread runs
             # in a copy of this task's.
