@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import ipaddress
 import json
 import os
 import random
@@ -46,7 +45,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import maxminddb
+from payloads import IPV6_BLOCKS, public_addresses
 
 from footfall.connections import mongo_database, redis_client
 from footfall.embedded import EmbeddedMongo, EmbeddedValkey
@@ -59,8 +58,6 @@ from footfall.store.collections import PAGEVIEWS
 
 Doc = dict[str, Any]
 
-# Where the regional registries allocate IPv6: random addresses in them often hit a network.
-IPV6_BLOCKS = ["2001:200::/23", "2400::/12", "2600::/12", "2800::/12", "2a00::/12", "2c00::/12"]
 FOSS = ["Python", "Scilab", "LibreOffice-Writer", "GIMP", "Blender", "Java", "C-and-Cpp", "R"]
 LANGUAGES = ["English", "Hindi", "Marathi", "Tamil", "Telugu", "Bengali", "Gujarati"]
 SECRET_FORM = {"username": "learner", "password": "hunter2", "csrfmiddlewaretoken": "x" * 32}
@@ -166,20 +163,6 @@ def bot_agents(files: list[Path]) -> tuple[list[str], list[str]]:
 
 def _instances(records: list[dict[str, Any]]) -> list[str]:
     return [ua for record in records for ua in record.get("instances", []) if 0 < len(ua) <= 1024]
-
-
-def public_addresses(count: int, networks: list[str], rng: random.Random) -> list[str]:
-    """Random public addresses in `networks` that the packaged GeoLite2 City knows."""
-    reader = maxminddb.open_database(str(packaged_database()), maxminddb.MODE_MMAP_EXT)
-    parsed = [ipaddress.ip_network(network) for network in networks]
-    found: dict[str, None] = {}
-    while len(found) < count:
-        network = rng.choice(parsed)
-        address = network[rng.randrange(network.num_addresses)]
-        if address.is_global and reader.get(address):
-            found[str(address)] = None
-    reader.close()
-    return list(found)
 
 
 def build_corpus(args: argparse.Namespace, rng: random.Random) -> tuple[Corpus, list[str]]:
