@@ -9,6 +9,8 @@ packaged GeoLite2 City database knows. Paths follow the shipped e-learning rules
 unmatched ones, logins with passwords, DNT views and browser locations mixed in.
 
 Figures (printed, never asserted):
+- start-up: what the first user-agent classifier of a process builds (device-detector's
+  regex lists compiled into RE2 prefilters), as a flusher does when it starts;
 - cold: a fresh enricher, every user agent, address and path seen for the first time;
 - realistic from start: a fresh enricher on a stream of returning visitors; with
   `--baseline REF` (default main) also with the user-agent classifier of that git ref
@@ -394,6 +396,21 @@ def storage(
         seconds = time.perf_counter() - started
         key = "store_" + label.split(":")[0] + ("_enrich" if enrich else "")
         line(f"store step, {label}", rate(len(chosen), seconds), key, len(chosen) / seconds)
+    raw, enriched_only, whole = (
+        FIGURES[k] for k in ("store_before", "store_after", "store_after_enrich")
+    )
+    line(
+        "store step: enrich + insert / raw insert_many",
+        f"{whole / raw:10.2f}x (target >= 0.8)",
+        "store_ratio",
+        whole / raw,
+    )
+    line(
+        "  ... / insert of the enriched views",
+        f"{whole / enriched_only:10.2f}x",
+        "store_ratio_enriched",
+        whole / enriched_only,
+    )
 
 
 # ---------------------------------------------------------------- the run
@@ -442,6 +459,15 @@ def main(argv: list[str] | None = None) -> int:
 
         cold = cold_events(corpus, rng)
         stream = stream_events(args, corpus, rng)
+        started = time.perf_counter()
+        UserAgents(cache_size=1)  # the first in a process builds the RE2 prefilters
+        seconds = time.perf_counter() - started
+        line(
+            "start-up: user agent prefilters built",
+            f"{seconds * 1000:8.0f} ms",
+            "ua_start_ms",
+            seconds * 1000,
+        )
         progress("cold: a fresh enricher, everything new (the first also compiles regexes)")
         seconds = timed_enrich(Enricher(settings, redis), cold, args.batch)
         line(
