@@ -116,8 +116,10 @@ def test_agents_that_are_not_printable_ascii_walk_the_whole_list() -> None:
     assert prefilter(SAMSUNG_PHONE + "\t") is entries
 
 
-def test_a_model_from_client_hints_makes_the_device_parsers_walk_everything() -> None:
+def test_a_hinted_model_is_looked_for_among_the_brands_models() -> None:
     hints = {"Sec-CH-UA-Model": '"SM-A536B"', "Sec-CH-UA-Platform": '"Android"'}
     found = Detector("Mozilla/5.0 (Linux; Android 10; K)", headers=hints).parse()
-    assert found.device_brand() == "Samsung"
-    assert found.device_model() == "Galaxy A53 5G"
+    assert (found.device_brand(), found.device_model()) == ("Samsung", "Galaxy A53 5G")
+    walked = found.device.regex_list
+    assert "Samsung" in [entry.get("brand") for entry in walked]
+    assert len(walked) < 20
