@@ -192,7 +192,13 @@ def _with_models(entry: Entry, user_agent: str) -> Entry:
     models = entry.get("models")
     if models is None or len(models) < _MODELS_WORTH_A_FILTER:
         return entry
-    return {**entry, "models": candidates(models)(user_agent)}
+    return {**entry, "models": _some(candidates(models)(user_agent), models)}
+
+
+def _some(kept: list[Entry], models: list[Entry]) -> list[Entry]:
+    """`kept`, or one model that cannot match: `Device._parse` tells a brand with models
+    from one without by the list's truth (a brand without models is matched otherwise)."""
+    return kept or models[:1]
 
 
 class _AllModels:
@@ -240,7 +246,8 @@ def _for_hinted_model(entries: list[Entry], user_agent: str, model: str) -> list
             kept = set(hinted)
             if index in matches_agent:
                 kept.update(id(m) for m in _with_models(entry, user_agent)["models"])
-            entry = {**entry, "models": [m for m in entry["models"] if id(m) in kept]}
+            models = [m for m in entry["models"] if id(m) in kept]
+            entry = {**entry, "models": _some(models, entry["models"])}
         chosen.append(entry)
     return chosen
 
