@@ -294,7 +294,7 @@ class Detector(DeviceDetector):
 
     @classmethod
     def prepare(cls) -> None:
-        """Build the prefilters of the lists every agent meets (0.3 s, once per process)."""
+        """Build the prefilters of the lists every agent meets (0.3 to 2 s, once a process)."""
         for parser in cls.PARSERS:
             instance = parser("", None)
             if entries := super(_Prefiltered, instance).regex_list:  # type: ignore[misc]

@@ -10,7 +10,7 @@ A new agent costs device-detector's parsers a walk of its regex lists (850 bots,
 browsers, 2,000 device brands and their models): some 2.5 ms on average here, 40 µs for
 ua-parser before. `footfall.enrich.detector` prefilters every list with RE2, with the
 same answers: a new agent now costs some 0.35 ms (0.6 ms the first time a process meets
-a pattern, which the `regex` module then compiles), after 0.3 to 1 s of start-up to build
+a pattern, which the `regex` module then compiles), after 0.3 to 2 s of start-up to build
 the prefilters (bench/enrich.py measures all of it). Three things limit how often it is
 paid:
 - one LRU entry per distinct (user agent, client hints): real traffic repeats agents;
