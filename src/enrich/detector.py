@@ -246,8 +246,8 @@ def _for_hinted_model(entries: list[Entry], user_agent: str, model: str) -> list
             kept = set(hinted)
             if index in matches_agent:
                 kept.update(id(m) for m in _with_models(entry, user_agent)["models"])
-            models = [m for m in entry["models"] if id(m) in kept]
-            entry = {**entry, "models": _some(models, entry["models"])}
+            walked = [m for m in entry["models"] if id(m) in kept]
+            entry = {**entry, "models": _some(walked, entry["models"])}
         chosen.append(entry)
     return chosen
 
