@@ -48,14 +48,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import orjson
 from bson import Binary
-from pymongo import InsertOne, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from redis import Redis
 
 from footfall.metrics import tally
 from footfall.settings import Settings
-from footfall.stats import buckets, cells, rows, sketch
+from footfall.stats import buckets, cells, rows, sketch, zones
 from footfall.stats.buckets import Period
 from footfall.store.collections import ROLLUP_TOKENS
 from footfall.store.collections import ROLLUPS as ROLLUP_COLLECTION
@@ -91,11 +90,20 @@ class Preempted(TransientWriteError):
 
 
 class Rollups:
-    def __init__(self, db: Database, redis: Redis, prefix: str, compact_s: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        redis: Redis,
+        prefix: str,
+        compact_s: float,
+        zones: Sequence[str],
+    ) -> None:
         self.db = db
         self.redis = redis
         self.prefix = prefix
         self.compact_s = compact_s
+        self.zones = list(zones)
+        self._synced = False
         self._next_compact = 0.0
 
     # --- the hook ---------------------------------------------------------------------
@@ -174,18 +182,14 @@ class Rollups:
         )
 
     def _mark_dirty(self, deltas: Iterable[Doc]) -> None:
+        # The registry is read each time: a zone added by another flusher since the last
+        # batch is marked from now on (zones.py says why that leaves no gap).
+        kept = zones.marked(self.db)
         parents: set[Period] = set()
         for delta in deltas:
-            parents.update(buckets.containers(Period("q", delta["s"].replace(tzinfo=UTC))))
-        ops = [
-            UpdateOne(
-                {"_id": p.key},
-                {"$set": {"dirty": True, "l": p.level, "s": p.start}, "$inc": {"dv": 1}},
-                upsert=True,
-            )
-            for p in sorted(parents)
-        ]
-        _retry_races(self.db[ROLLUPS], ops)
+            quarter = Period("q", delta["s"].replace(tzinfo=UTC))
+            parents.update(buckets.containers(quarter, kept))
+        zones.mark_dirty(self.db, sorted(parents))
 
     def _live(self, collection: str, docs: Iterable[Doc]) -> None:
         """Views and visitors of the last minutes, in Redis sorted sets (idempotent adds)."""
@@ -215,6 +219,9 @@ class Rollups:
     def compact(self, limit: int = 500) -> int:
         """Fold deltas into their 15-minute bases, then recompute dirty hours (totals),
         days and months from their children, finest first; returns the periods written."""
+        if not self._synced:
+            zones.sync(self.db, self.zones)
+            self._synced = True
         done, now = 0, _now()
         # Only periods that are over: the present ones change with every batch, and no
         # query reads them whole (ranges are clipped at the present).
@@ -222,12 +229,15 @@ class Rollups:
         for start in sorted(starts)[:limit]:
             self._fold(Period("q", start.replace(tzinfo=UTC)))
             done += 1
-        for level in buckets.TOTALS_LEVELS[1:]:
+        for level in ("h", "d", "m"):  # finest first: a month is summed from clean days
             dirty = list(
-                self.db[ROLLUPS].find({"l": level, "dirty": True}, {"dv": 1, "s": 1}).limit(limit)
+                self.db[ROLLUPS]
+                .find({"l": level, "dirty": True}, {"dv": 1, "s": 1, "z": 1})
+                .limit(limit)
             )
             for doc in dirty:
-                period = Period(level, doc["s"].replace(tzinfo=UTC))  # type: ignore[arg-type]
+                start = doc["s"].replace(tzinfo=UTC)
+                period = Period(level, start, doc.get("z", buckets.ABSOLUTE))  # type: ignore[arg-type]
                 if period.end > now:
                     continue
                 dims = ["t"] if level == "h" else None  # hours: totals and visitors only
@@ -314,20 +324,6 @@ def delta_documents(collection: str, docs: Iterable[Doc], token: str) -> list[Do
         }
         for start in sorted(found)
     ]
-
-
-def _retry_races(mongo: Any, ops: list[UpdateOne | InsertOne]) -> None:
-    """Upserts of markers: two flushers creating one period race once; the loser retries."""
-    for _ in range(3):
-        try:
-            if ops:
-                mongo.bulk_write(ops, ordered=False)
-            return
-        except BulkWriteError as error:
-            errors = error.details["writeErrors"]
-            if any(e["code"] != DUPLICATE_KEY for e in errors):
-                raise
-            ops = [ops[e["index"]] for e in errors]
 
 
 def _now() -> datetime:
@@ -542,6 +538,7 @@ class CountedInsert:
         self.redis = redis
         self.prefix = settings.queue.stream_prefix
         self.compact_s = settings.stats.stats_compact_s
+        self.zones = settings.stats.stats_zones
         self._rollups: Rollups | None = None
 
     def write(self, db: Database, decoded: Decoded) -> list[DeadLetter]:
@@ -550,7 +547,7 @@ class CountedInsert:
             per_db = _SHARED.setdefault(self.redis, {})
             key = (db.name, self.prefix)
             if key not in per_db:
-                per_db[key] = Rollups(db, self.redis, self.prefix, self.compact_s)
+                per_db[key] = Rollups(db, self.redis, self.prefix, self.compact_s, self.zones)
             self._rollups = per_db[key]
         # A log_id twice in one batch (an entry replayed beside its original) is stored
         # and counted once: the rollups' duplicate rule is about earlier attempts.
