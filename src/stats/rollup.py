@@ -222,7 +222,7 @@ class Rollups:
         if not self._synced:
             zones.sync(self.db, self.zones)
             self._synced = True
-        done, now = 0, _now()
+        done, now, days_left = 0, _now(), False
         # Only periods that are over: the present ones change with every batch, and no
         # query reads them whole (ranges are clipped at the present).
         starts = self.db[ROLLUPS].distinct("s", {"l": DELTA, "s": {"$lt": now - buckets.GRID}})
@@ -230,11 +230,16 @@ class Rollups:
             self._fold(Period("q", start.replace(tzinfo=UTC)))
             done += 1
         for level in ("h", "d", "m"):  # finest first: a month is summed from clean days
+            if level == "m" and days_left:
+                # Not while days wait (a backlog, a zone added): a month with dirty days
+                # would read their quarters, thirty times the cost of reading the days.
+                break
             dirty = list(
                 self.db[ROLLUPS]
                 .find({"l": level, "dirty": True}, {"dv": 1, "s": 1, "z": 1})
                 .limit(limit)
             )
+            days_left = level == "d" and len(dirty) == limit
             for doc in dirty:
                 start = doc["s"].replace(tzinfo=UTC)
                 period = Period(level, start, doc.get("z", buckets.ABSOLUTE))  # type: ignore[arg-type]
