@@ -28,10 +28,11 @@ finds the record in one of these states and finishes the work, counting nothing 
 and losing nothing (tests/test_stats_exactly_once.py kills flushers between the steps).
 
 Queries read a 15-minute period as its base plus the deltas not folded into it yet, and
-a coarse period as its own document only when it is clean: every batch marks the day
-and month it counts in `dirty` before and after inserting its deltas, `compact`
-clears the mark only if no batch marked it meanwhile, and a dirty period is read as its
-children. So a figure is never stale.
+a coarse period as its own document only when it is clean: every batch marks the hours,
+days and months it counts in (those of every zone in the registry, `footfall.stats.zones`)
+`dirty` before and after inserting its deltas, `compact` clears the mark only if no
+batch marked it meanwhile, and a dirty period is read as its children. So a figure is
+never stale.
 """
 
 from __future__ import annotations
