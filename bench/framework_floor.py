@@ -1,39 +1,41 @@
 """Requests/s of an empty connexion FlaskApp on this machine: the framework's own limit.
 
-Run beside `bench/ingest.py` to see how much of the single-event POST cost is the
-framework (routing, validation, the a2wsgi bridge to Flask) and how much is Footfall's.
+`bench/ingest.py` measures this floor in its own run, with the same load, bodies and
+worker count as Footfall's single-event POST, and prints the ratio beside it. Alone:
 
     .venv/bin/python bench/framework_floor.py [--workers 2] [--connections 16]
+
+The app (`floor/app.py`) is connexion's default FlaskApp, untuned: its a2wsgi bridge,
+its jsonschema validator. What Footfall's POST costs above it is Footfall's own work;
+what Footfall answers beyond it is the framework's waste that Footfall removed.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+
+import payloads
+from loadgen import LoadResult, wrk_load, wrk_path
+from servers import CpuMeter, child_pids, stop_group, wait_url
 
 from footfall.embedded import free_port
 
 HERE = Path(__file__).parent
-BODY = '{"path": "/watch/Python/Getting-started/English/", "username": "asha"}'
+PATH = "/api/v1/pageviews"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--duration", type=int, default=10)
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        print("wrk is not installed (apt-get install wrk); nothing measured")
-        return 1
+@contextmanager
+def floor_server(workers: int, factory: str = "make") -> Iterator[tuple[str, list[int]]]:
+    """The empty FlaskApp under uvicorn as `footfall serve` runs it: (origin, its pids).
+
+    `factory`: `make` (connexion's default) or `make_bridged` (with Footfall's bridge).
+    """
     port = free_port()
     server = subprocess.Popen(
         [
@@ -41,11 +43,11 @@ def main() -> int:
             "-m",
             "uvicorn",
             "--factory",
-            "floor.app:make",
+            f"floor.app:{factory}",
             "--port",
             str(port),
             "--workers",
-            str(args.workers),
+            str(workers),
             "--loop",
             "uvloop",
             "--http",
@@ -60,64 +62,49 @@ def main() -> int:
         start_new_session=True,
     )
     try:
-        url = f"http://127.0.0.1:{port}/api/v1/pageviews"
-        _wait(url)
-        print(
-            f"empty connexion FlaskApp, {args.workers} workers, {args.connections} conns: "
-            f"{_wrk(url, args.connections, args.duration)}"
-        )
+        origin = f"http://127.0.0.1:{port}"
+        wait_url(f"{origin}/api/v1/ui/", server)
+        yield origin, [server.pid, *child_pids(server.pid)]
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(20)
+        stop_group(server)
+
+
+def measure(
+    origin: str, pids: list[int], bodies: list[bytes], connections: int, seconds: float, tmp: Path
+) -> tuple[LoadResult, float]:
+    """wrk against the floor; its result and the server's CPU per request (ms)."""
+    wrk_load(origin, PATH, bodies, {}, connections, 1, tmp)  # warm-up
+    with CpuMeter(pids) as cpu:
+        result = wrk_load(origin, PATH, bodies, {}, connections, seconds, tmp)
+    return result, cpu.used * 1000 / max(1, result.requests)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument(
+        "--bridged", action="store_true", help="with Footfall's bridge instead of a2wsgi"
+    )
+    args = parser.parse_args()
+    if wrk_path() is None:
+        print("wrk is not installed (apt-get install wrk); nothing measured")
+        return 1
+    bodies = payloads.json_bodies(payloads.page_views(64))
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        origin, pids = stack.enter_context(
+            floor_server(args.workers, "make_bridged" if args.bridged else "make")
+        )
+        result, cpu_ms = measure(origin, pids, bodies, args.connections, args.duration, tmp)
+    print(
+        f"empty connexion FlaskApp{' (bridged)' if args.bridged else ''}, "
+        f"{args.workers} workers, {args.connections} conns: "
+        f"{result.requests_per_s:,.0f} req/s, p50 {result.p50_ms:.2f} ms, "
+        f"p99 {result.p99_ms:.2f} ms, server CPU {cpu_ms:.3f} ms/req"
+    )
     return 0
-
-
-def _wait(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    request = urllib.request.Request(
-        url, data=BODY.encode(), method="POST", headers={"Content-Type": "application/json"}
-    )
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(request, timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not answer")
-
-
-def _wrk(url: str, connections: int, seconds: int) -> str:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(
-            f"wrk.method = 'POST'\nwrk.body = '{BODY}'\n"
-            "wrk.headers['Content-Type'] = 'application/json'\n"
-        )
-    try:
-        out = subprocess.run(
-            [
-                "wrk",
-                "-t1",
-                f"-c{connections}",
-                f"-d{seconds}s",
-                "--latency",
-                "-s",
-                script.name,
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    finally:
-        os.unlink(script.name)
-    figures = {
-        line.split()[0]: line.split()[1]
-        for line in out.splitlines()
-        if line.strip().startswith(("50%", "99%", "Requests/sec:"))
-    }
-    return (
-        f"{float(figures['Requests/sec:']):,.0f} req/s, p50 {figures['50%']}, p99 {figures['99%']}"
-    )
 
 
 if __name__ == "__main__":

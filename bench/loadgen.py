@@ -267,3 +267,83 @@ def percentile(ordered: list[float], fraction: float) -> float:
     if not ordered:
         return 0.0
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+# ---------------------------------------------------------------- paced (open loop)
+
+
+async def _paced_run(
+    host: str,
+    port: int,
+    requests: list[bytes],
+    rate: float,
+    connections: int,
+    duration_s: float,
+    check: Check,
+) -> tuple[_Tally, float]:
+    """Requests sent at `rate`, each due at its own time, whatever the answers do.
+
+    A request waits for a free connection when all are busy; its latency counts from
+    when it was due, so a slow answer also shows in the requests queued behind it
+    (no coordinated omission, as a closed-loop client like wrk would have).
+    """
+    tally = _Tally()
+    free: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    for _ in range(connections):
+        free.put_nowait(await asyncio.open_connection(host, port))
+
+    async def one(due: float, request: bytes) -> None:
+        reader, writer = await free.get()
+        writer.write(request)
+        status, body = await _read_response(reader)
+        tally.latencies.append(time.perf_counter() - due)
+        accepted = check(status, body)
+        tally.events += accepted
+        tally.errors += accepted == 0
+        free.put_nowait((reader, writer))
+
+    started = time.perf_counter()
+    tasks = []
+    for index in range(int(rate * duration_s)):
+        due = started + index / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(due, requests[index % len(requests)])))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
+    while not free.empty():
+        free.get_nowait()[1].close()
+    return tally, elapsed
+
+
+def paced_load(
+    host: str,
+    port: int,
+    requests: list[bytes],
+    rate: float,
+    connections: int,
+    duration_s: float,
+    check: Check,
+) -> LoadResult:
+    """`rate` requests a second for `duration_s` over up to `connections` connections."""
+    cpu_before = time.process_time()
+    run = _paced_run(host, port, requests, rate, connections, duration_s, check)
+    try:
+        import uvloop
+
+        tally, elapsed = uvloop.run(run)
+    except ImportError:
+        tally, elapsed = asyncio.run(run)
+    ordered = sorted(tally.latencies)
+    return LoadResult(
+        generator=f"asyncio paced, {rate:,.0f} req/s",
+        connections=connections,
+        duration_s=elapsed,
+        requests=len(ordered),
+        events=tally.events,
+        errors=tally.errors,
+        p50_ms=percentile(ordered, 0.50) * 1000,
+        p99_ms=percentile(ordered, 0.99) * 1000,
+        client_cpu_s=time.process_time() - cpu_before,
+    )

@@ -3,17 +3,25 @@
 Bodies vary in path, user, agent, address and referrer so that no cache along the way
 (connexion, pydantic, Valkey, WiredTiger) sees the same bytes over and over. They carry
 no `log_id`: the server makes one, so a body sent twice is two events, not a duplicate.
+Their addresses are public ones that the packaged GeoLite2 City knows, so enrichment
+gives each view a location, as it would in production.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import maxminddb
 import orjson
 
+from footfall.enrich.geo import packaged_database
 from footfall.events import PageView, Received
+
+# Where the regional registries allocate IPv6: random addresses in them often hit a network.
+IPV6_BLOCKS = ["2001:200::/23", "2400::/12", "2600::/12", "2800::/12", "2a00::/12", "2c00::/12"]
 
 FOSS = ["Python", "Scilab", "LibreOffice-Writer", "Blender", "GIMP", "Inkscape", "R", "Java"]
 TUTORIALS = ["Getting-started", "Loops", "Functions", "Plotting", "Files", "Classes", "Tables"]
@@ -38,14 +46,31 @@ REFERRERS = [
 ]
 
 
+def public_addresses(count: int, networks: list[str], rng: random.Random) -> list[str]:
+    """Random public addresses in `networks` that the packaged GeoLite2 City knows."""
+    reader = maxminddb.open_database(str(packaged_database()), maxminddb.MODE_MMAP_EXT)
+    parsed = [ipaddress.ip_network(network) for network in networks]
+    found: dict[str, None] = {}
+    while len(found) < count:
+        network = rng.choice(parsed)
+        address = network[rng.randrange(network.num_addresses)]
+        if address.is_global and reader.get(address):
+            found[str(address)] = None
+    reader.close()
+    return list(found)
+
+
 def page_views(count: int, seed: int = 7) -> list[dict[str, Any]]:
     """`count` page view bodies; visited up to an hour ago, so never "in the future"."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
-    return [_page_view(rng, now) for _ in range(count)]
+    addresses = public_addresses(400, ["0.0.0.0/0"], rng) + public_addresses(
+        100, IPV6_BLOCKS, rng
+    )
+    return [_page_view(rng, now, addresses) for _ in range(count)]
 
 
-def _page_view(rng: random.Random, now: datetime) -> dict[str, Any]:
+def _page_view(rng: random.Random, now: datetime, addresses: list[str]) -> dict[str, Any]:
     foss, tutorial, language = rng.choice(FOSS), rng.choice(TUTORIALS), rng.choice(LANGUAGES)
     body: dict[str, Any] = {
         "source": "server",
@@ -53,7 +78,7 @@ def _page_view(rng: random.Random, now: datetime) -> dict[str, Any]:
         "method": "GET",
         "username": f"user{rng.randrange(50_000)}",
         "visited_at": (now - timedelta(seconds=rng.randrange(3600))).isoformat(),
-        "ip": _address(rng),
+        "ip": rng.choice(addresses),
         "user_agent": rng.choice(AGENTS),
         "page_title": f"{tutorial.replace('-', ' ')} - {foss} - {language}",
         "view_kwargs": {"foss": foss, "tutorial": tutorial, "language": language},
@@ -62,12 +87,6 @@ def _page_view(rng: random.Random, now: datetime) -> dict[str, Any]:
     if referrer is not None:
         body["referrer"] = referrer
     return body
-
-
-def _address(rng: random.Random) -> str:
-    if rng.random() < 0.2:
-        return f"2001:db8::{rng.randrange(1, 0xFFFF):x}"
-    return f"203.0.113.{rng.randrange(1, 255)}"
 
 
 def json_bodies(bodies: list[dict[str, Any]]) -> list[bytes]:

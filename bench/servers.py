@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from contextlib import ExitStack, suppress
@@ -108,19 +109,41 @@ class Child:
         return "\n".join(text[-lines:])
 
     def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM to the child's own process group (uvicorn's workers too), then SIGKILL."""
-        if not self.alive():
-            return
-        self._signal_group(signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self._signal_group(signal.SIGKILL)
-            self.process.wait()
+        stop_group(self.process, timeout)
 
-    def _signal_group(self, signum: int) -> None:
+
+def stop_group(process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """SIGTERM to a child's own process group (uvicorn's workers too), then SIGKILL.
+
+    Only for children started with `start_new_session=True`: the group is the one this
+    bench created for it.
+    """
+    if process.poll() is not None:
+        return
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
         with suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signum)  # the group this bench created for it
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def wait_url(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Until a GET of `url` answers (any status); the process must stay alive meanwhile."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer in {timeout} s")
 
 
 def start_api(

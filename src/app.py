@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import yaml
@@ -10,7 +11,7 @@ from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 
 from footfall import dashboard
-from footfall.connections import mongo_database, redis_client
+from footfall.connections import async_redis_client, is_cluster_url, mongo_database, redis_client
 from footfall.ingest import Ingest
 from footfall.metrics import api as metrics
 from footfall.security.cors import Cors, browser_routes
@@ -19,6 +20,7 @@ from footfall.security.keystore import KeyStore
 from footfall.security.ratelimit import RateLimit, RateLimiter
 from footfall.settings import Settings
 from footfall.store.streams import Streams
+from footfall.web.bridge import bridge
 from footfall.web.context import EXTENSION, ProvideServices, Services
 from footfall.web.errors import log_errors
 from footfall.web.limits import BodyLimit
@@ -37,9 +39,10 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
     Clients are built here, not at import, so each worker process (and each test) has
     its own connections. Logging is the entry point's (`footfall.logs`), not this one's.
 
-    Outermost first, a request meets: its metrics, the services on its scope, CORS, the body limit,
-    connexion's routing and security (`footfall.security.guard`), the rate limiter,
-    body validation, then the handler.
+    Outermost first, a request meets: its metrics, the services on its scope, CORS, the body
+    limit, connexion's routing and security (`footfall.security.guard`), the rate limiter,
+    body validation, then the handler (`footfall.web.bridge`: on the loop's thread, or in a
+    thread for what may block long).
     """
     settings = settings or Settings()
     redis = redis_client(settings.servers)
@@ -51,6 +54,13 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
         queue.idempotency_ttl_s,
         max_length=queue.max_stream_length,
         check_ms=queue.stream_check_ms,
+        # On one Redis the ingest writes await Redis on the loop; on a Cluster they
+        # block it for their round trips (no async Cluster client here yet).
+        make_async=(
+            None
+            if is_cluster_url(settings.servers.redis_url)
+            else partial(async_redis_client, settings.servers)
+        ),
     )
     security = settings.security
     keys = KeyStore(
@@ -83,7 +93,6 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
     before_errors = MiddlewarePosition.BEFORE_EXCEPTION
     metrics.install(app, spec, redis, queue.stream_prefix)
     app.add_middleware(ProvideServices, position=before_errors, services=services)
-    spec = yaml.safe_load((SPEC_DIR / SPEC_FILE).read_text())
     app.add_middleware(
         Cors,
         position=before_errors,
@@ -104,4 +113,5 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
     app.app.extensions[EXTENSION] = services
     serve_script(app)
     dashboard.register(app.app)  # the page over /stats (footfall.dashboard)
+    bridge(app, settings.api.blocking_threads)
     return app

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from pymongo import MongoClient
 from pymongo.database import Database
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 from redis.cluster import RedisCluster
 
 from footfall.settings import ServerSettings
@@ -18,15 +20,28 @@ CLUSTER_SCHEMES = ("redis-cluster://", "rediss-cluster://")
 def redis_client(settings: ServerSettings) -> Redis:
     """A client of one Redis, or of a Redis Cluster (`redis-cluster://host:port`), which
     finds its nodes and slots when it is built, so the cluster must answer then."""
-    options = {
+    if is_cluster_url(settings.redis_url):
+        url = settings.redis_url.replace("-cluster://", "://", 1)
+        return RedisCluster.from_url(url, **_redis_options(settings))  # type: ignore[return-value]
+    return Redis.from_url(settings.redis_url, **_redis_options(settings))
+
+
+def async_redis_client(settings: ServerSettings) -> AsyncRedis:
+    """An asyncio client of one Redis, with the same options: the API's ingest writes
+    await their round trips with it on the event loop (`footfall.store.streams`)."""
+    return AsyncRedis.from_url(settings.redis_url, **_redis_options(settings))
+
+
+def is_cluster_url(url: str) -> bool:
+    return url.startswith(CLUSTER_SCHEMES)
+
+
+def _redis_options(settings: ServerSettings) -> dict[str, Any]:
+    return {
         "socket_timeout": settings.redis_timeout_s,
         "socket_connect_timeout": settings.redis_timeout_s,
         "health_check_interval": 30,
     }
-    if settings.redis_url.startswith(CLUSTER_SCHEMES):
-        url = settings.redis_url.replace("-cluster://", "://", 1)
-        return RedisCluster.from_url(url, **options)  # type: ignore[return-value]
-    return Redis.from_url(settings.redis_url, **options)
 
 
 def mongo_database(settings: ServerSettings) -> Database:

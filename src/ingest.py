@@ -84,7 +84,7 @@ class Ingest:
         """A single event: its receipt once Redis holds it; `Refused` when it is not taken."""
         with _counted([kind.kind]):
             event, message = self._prepare(kind, body, received, caller)
-            [new] = self._enqueue([message])
+            [new] = self._enqueue([message], caller)
         receipt = Receipt("accepted" if new else "duplicate", event.log_id)
         tally.record(kind.kind, receipt.status)
         return receipt
@@ -129,8 +129,9 @@ class Ingest:
                 continue
             seen.add(key)
             queued.append((receipt, message))
+        # Even with nothing to queue: the caller's rate-limit draw is made there.
         with _counted([kind_name for kind_name, _ in judged]):
-            news = self._enqueue([message for _, message in queued]) if queued else []
+            news = self._enqueue([message for _, message in queued], caller)
         for (receipt, _), new in zip(queued, news, strict=True):
             if not new:
                 receipt.status = "duplicate"
@@ -144,18 +145,18 @@ class Ingest:
         """`PATCH /usage-logs/{log_id}`: the change, judged and queued like any event."""
         with _counted([UsageLog.kind]):
             patch = self._model(UsageLogPatch, caller.admit(UsageLog, body), received)
-        return self._change(patch.change(log_id, received))
+        return self._change(patch.change(log_id, received), caller)
 
     def delete_usage_log(
         self, log_id: str, received: Received, caller: Caller, *, hard: bool
     ) -> Receipt:
         caller.admit(UsageLog, {})
-        return self._change(deletion(log_id, received, hard=hard))
+        return self._change(deletion(log_id, received, hard=hard), caller)
 
-    def _change(self, change: UsageLogChange) -> Receipt:
+    def _change(self, change: UsageLogChange, caller: Caller) -> Receipt:
         with _counted([UsageLog.kind]):
             message = self._message(UsageLog, change.message(), None)
-            self._enqueue([message])
+            self._enqueue([message], caller)
         tally.record(UsageLog.kind, "accepted")
         return Receipt("accepted", change.log_id)
 
@@ -193,10 +194,13 @@ class Ingest:
             raise Refused("too_large", [{"pointer": at, "detail": detail}], size=len(payload))
         return Message(BY_KIND[kind.kind].stream, payload, once_id)
 
-    def _enqueue(self, messages: list[Message]) -> list[bool]:
-        """Queue messages; True for each new one (False: its log_id was queued already)."""
+    def _enqueue(self, messages: list[Message], caller: Caller) -> list[bool]:
+        """Queue messages; True for each new one (False: its log_id was queued already).
+
+        The caller's rate-limit draw is made with them (`RateLimited`: nothing queued).
+        """
         try:
-            return self.streams.enqueue(messages)
+            return self.streams.enqueue(messages, caller.draw)
         except (RedisConnectionError, RedisTimeoutError) as error:
             raise QueueUnavailable(str(error)) from None
 

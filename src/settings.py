@@ -74,6 +74,9 @@ class ApiSettings(_Block):
     trusted_proxies: Annotated[list[IPNetwork], NoDecode] = Field(default_factory=list)
     retry_after_s: int = Field(default=5, ge=1)
     validate_responses: bool = False
+    # Threads per worker for requests that may block long (MongoDB reads); the ingest
+    # handlers run on the event loop (footfall.web.bridge).
+    blocking_threads: int = Field(default=10, ge=1)
     # Input limits of free-form objects (view_kwargs, request_data, view_args), per field.
     max_object_depth: int = Field(default=8, ge=1, le=64)
     max_object_keys: int = Field(default=200, ge=1)

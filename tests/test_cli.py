@@ -105,6 +105,27 @@ def test_dev_runs_everything_prints_how_to_connect_and_keeps_data_across_restart
         stop_dev(process)
 
 
+def test_init_db_drops_an_index_no_longer_defined_and_keeps_every_defined_one(mongo):
+    """An old deployment's indexes (the 2dsphere one of page views, the path one, an
+    operator's own) go, `_id_` and every defined index stay, and a second run changes
+    nothing."""
+    client = MongoClient(mongo.uri)
+    db = client["initdb_drop"]
+    try:
+        init_db(db)
+        db.pageviews.create_index([("location", "2dsphere")], name="location_2dsphere")
+        db.pageviews.create_index([("path", 1)], name="path")
+        db.exit_links.create_index([("page", 1)], name="operators_own")
+        for _ in range(2):
+            init_db(db)
+            for collection in ALL:
+                names = {index["name"] for index in db[collection.name].list_indexes()}
+                assert names == {"_id_"} | {i.document["name"] for i in collection.indexes}
+    finally:
+        client.drop_database("initdb_drop")
+        client.close()
+
+
 def test_init_db_is_idempotent_and_puts_back_the_validators(mongo):
     client = MongoClient(mongo.uri)
     db = client["initdb"]

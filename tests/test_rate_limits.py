@@ -69,3 +69,45 @@ def test_a_rate_of_zero_means_no_limit(settings, db, redis):
         response = client.post(PAGEVIEW, json={"path": "/"}, headers={"X-API-Key": key})
         assert response.status_code == 202
     assert not list(redis.scan_iter(f"{settings.queue.stream_prefix}:rate:*"))
+
+
+def test_a_refused_write_still_draws_and_over_the_limit_is_answered_429_first(
+    settings, db, redis
+):
+    """An ingest write draws with its enqueue (one round trip); one that never reaches
+    the enqueue (422 from the spec or the model, an all-rejected batch) draws on its way
+    out, and over the limit its answer is the 429, as when the limiter drew first."""
+    client = create_app(settings).test_client()
+    key = keys.create(db, "tool", ["ingest"], rate=keys.Rate(per_s=0.01, burst=4)).secret
+    headers = {"X-API-Key": key}
+    assert client.post(PAGEVIEW, json={"path": "/"}, headers=headers).status_code == 202
+    assert client.post(PAGEVIEW, json={"path": "no-slash"}, headers=headers).status_code == 422
+    future = {"path": "/", "visited_at": "2999-01-01T00:00:00Z"}  # refused by the model
+    assert client.post(PAGEVIEW, json=future, headers=headers).status_code == 422
+    rejected = {"items": [{"kind": "nothing"}]}
+    assert client.post("/api/v1/batch", json=rejected, headers=headers).status_code == 422
+    for body in ({"path": "/"}, {"path": "no-slash"}, rejected):
+        path = "/api/v1/batch" if "items" in body else PAGEVIEW
+        refused = client.post(path, json=body, headers=headers)
+        assert refused.status_code == 429
+        assert int(refused.headers["Retry-After"]) >= 1
+    assert redis.xlen(f"{settings.queue.stream_prefix}:pageviews") == 1
+
+
+def _scripts_run(redis) -> int:  # type: ignore[no-untyped-def]
+    stats = redis.info("commandstats")
+    return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("eval", "evalsha"))
+
+
+def test_on_one_redis_a_single_write_and_its_draw_are_one_script(settings, db, redis):
+    """The draw rides on the append (one round trip): three writes run three scripts,
+    not six (a draw, then an append)."""
+    client = create_app(settings).test_client()
+    key = keys.create(db, "tool", ["ingest"], rate=keys.Rate(per_s=10, burst=10)).secret
+    headers = {"X-API-Key": key}
+    assert client.post(PAGEVIEW, json={"path": "/"}, headers=headers).status_code == 202
+    before = _scripts_run(redis)
+    bodies = [{"path": "/"}, {"path": "/", "log_id": "once"}, {"path": "/", "log_id": "once"}]
+    answers = [client.post(PAGEVIEW, json=body, headers=headers).json() for body in bodies]
+    assert [a["status"] for a in answers] == ["accepted", "accepted", "duplicate"]
+    assert _scripts_run(redis) - before == 3

@@ -17,8 +17,10 @@ from footfall.enrich.visitors import VisitorLog
 from footfall.flusher import Flusher
 from footfall.security import keys
 from footfall.security.keymirror import KeyMirror
+from footfall.security.ratelimit import RateLimiter
 from footfall.status import gather
 from footfall.store.schema import init_db
+from footfall.store.streams import Streams
 from tests.conftest import make_settings
 
 API = "/api/v1"
@@ -176,3 +178,30 @@ def test_a_dead_letter_is_replayed_and_keys_are_mirrored_on_the_cluster(settings
 
 def _key(db, *scopes: str) -> str:  # type: ignore[no-untyped-def]
     return keys.create(db, "cluster test", scopes).secret
+
+
+def test_on_the_cluster_a_write_draws_then_appends_and_a_refused_one_appends_nothing(
+    settings, redis, db
+):
+    """A key's buckets (`{<key id>}`) and a stream hash to different slots, so on a
+    Cluster the draw is a script of its own before the append (one script over both would
+    be refused, CROSSSLOT); the limit, duplicates and "nothing taken when refused" hold."""
+    prefix = settings.queue.stream_prefix
+    limiter = RateLimiter(redis, prefix)
+    streams = Streams(redis, prefix, 60)
+    bucket, _ = limiter.key_bucket("some-key", keys.Rate(1, 1))
+    assert redis.keyslot(bucket) != redis.keyslot(streams.stream("pageviews"))
+    assert not streams._one_script_may_hold([bucket, streams.stream("pageviews")])
+
+    client = create_app(settings).test_client()
+    limited = keys.create(db, "tool", ["ingest"], rate=keys.Rate(0.01, 2)).secret
+    statuses = [
+        client.post(
+            f"{API}/pageviews", json={"path": "/", "log_id": log_id}, headers={"X-API-Key": limited}
+        )
+        for log_id in ("a", "a", "b")
+    ]
+    assert [r.status_code for r in statuses] == [202, 202, 429]
+    assert [r.json()["status"] for r in statuses[:2]] == ["accepted", "duplicate"]
+    assert redis.xlen(streams.stream("pageviews")) == 1
+    assert not redis.exists(streams.seen_key("pageviews", "b"))  # refused: nothing kept

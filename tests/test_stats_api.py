@@ -338,6 +338,15 @@ def test_csv_export_of_a_top_list_and_the_map(loaded: Loaded) -> None:
     assert "longitude,latitude" in geo.text.splitlines()[0]
 
 
+def test_an_empty_csv_export_still_has_its_header(loaded: Loaded) -> None:
+    empty = "start=2020-01-01&end=2020-01-02&format=csv"
+    top = loaded.reader.get(f"/api/v1/stats/top/next_pages?from_page=/nowhere&{empty}")
+    assert top.status_code == 200
+    assert top.text.splitlines() == ["value,count,percent,pageviews,visits"]
+    geo = loaded.reader.get(f"/api/v1/stats/map?{empty}")
+    assert geo.text.splitlines() == ["kind,iso_code,name,pageviews,visits,longitude,latitude"]
+
+
 @pytest.mark.parametrize(
     ("query", "pointers"),
     [

@@ -12,6 +12,7 @@ import shutil
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -98,16 +99,122 @@ def browser() -> Iterator[Any]:
         instance.close()
 
 
-def save(page: Any, tmp_path: Path, name: str, full_page: bool = True) -> None:
+def save(page: Any, tmp_path: Path, name: str, full_page: bool = True, of: str = "") -> None:
+    """A screenshot of the page (or of the element `of` selects) as a test artifact."""
     path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
+    target = page.locator(of).first if of else page
+    target.screenshot(path=str(path), **({} if of else {"full_page": full_page}))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(path, ARTIFACTS / path.name)
+
+
+def watch(page: Any) -> list[str]:
+    """Every script error, console error and failed request of the page (a missing
+    favicon is one: the browser logs its 404 as a console error)."""
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"error: {error}"))
+    page.on(
+        "console",
+        lambda m: problems.append(f"console: {m.text} {m.location}") if m.type == "error" else None,
+    )
+    page.on(
+        "response",
+        lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+    )
+    return problems
 
 
 def ready(page: Any, after: int = 0) -> int:
     page.wait_for_function(f"Number(document.body.dataset.ready || 0) > {after}", timeout=30_000)
     return int(page.evaluate("document.body.dataset.ready"))
+
+
+# The map's drawing, read back from its SVG: the longest straight segment of any
+# country's outline (countries are the paths with the map's border colour, drawn in the
+# element's pixels), the extent of all countries, the geo view and the colour scale's
+# box. A country cut wrongly at the antimeridian is a segment across the whole world.
+MAP_GEOMETRY = """() => {
+  const element = document.getElementById('map');
+  const chart = echarts.getInstanceByDom(element);
+  let longest = 0, left = Infinity, right = -Infinity, paths = 0;
+  for (const path of element.querySelectorAll('svg path[stroke="#c7ccd4"]')) {
+    paths += 1;
+    const tokens = (path.getAttribute('d') || '').match(/[A-Za-z]|-?[0-9.]+(?:e-?[0-9]+)?/g) || [];
+    let start = null, at = null, command = null, numbers = [];
+    const go = (to) => {
+      if (at) longest = Math.max(longest, Math.abs(to[0] - at[0]));
+      left = Math.min(left, to[0]); right = Math.max(right, to[0]); at = to;
+    };
+    const flush = () => {
+      if (command === 'M') { at = null; go(numbers.slice(0, 2)); start = at; }
+      else if ('LCQSTA'.includes(command) && numbers.length >= 2) go(numbers.slice(-2));
+      else if (command === 'Z' && start) go(start);
+    };
+    for (const t of tokens) {
+      if (/[A-Za-z]/.test(t)) { if (command) flush(); command = t.toUpperCase(); numbers = []; }
+      else numbers.push(Number(t));
+    }
+    if (command) flush();
+  }
+  const model = chart.getModel();
+  const view = model.getComponent('geo').coordinateSystem.getViewRect();
+  const scale = chart.getViewOfComponentModel(model.getComponent('visualMap')).group;
+  const box = scale.getBoundingRect().clone();
+  box.applyTransform(scale.getLocalTransform());
+  return { paths, longest, extent: right - left, width: element.clientWidth,
+    height: element.clientHeight, view: [view.x, view.y, view.width, view.height],
+    scale: [box.x, box.y, box.width, box.height] };
+}"""
+
+
+def check_map(page: Any) -> None:
+    """No line across the world, the world as wide as its panel (or as tall as the room
+    above its colour scale), and the colour scale clear of it."""
+    m = page.evaluate(MAP_GEOMETRY)
+    assert m["paths"] > 100, m  # the countries are drawn as SVG paths
+    # A correct world's longest segment is the bottom edge of a cut Antarctica (half
+    # the width at most); a ring joining +180° to -180° spans all of it.
+    assert m["longest"] < 0.6 * m["extent"], m
+    x, y, w, h = m["view"]
+    assert w >= 0.95 * m["width"] or h >= 0.95 * (m["height"] - 48), m
+    sx, sy, sw, sh = m["scale"]
+    assert sy >= y + h or sx >= x + w or sx + sw <= x or sy + sh <= y, m
+
+
+# Every element that clips its text (overflow hidden, an ellipsis) and has more than fits.
+CUT_OFF = """() => [...document.querySelectorAll('#app *')]
+  .filter((e) => e.getClientRects().length && e.textContent.trim()
+    && ['hidden', 'clip'].includes(getComputedStyle(e).overflowX)
+    && e.scrollWidth > e.clientWidth + 1)
+  .map((e) => `${e.className}: ${e.textContent.trim().slice(0, 80)}`)"""
+
+
+def shares(page: Any, dimension: str) -> list[tuple[str, str]]:
+    """The (name, percent) rows of a donut's legend, each checked to be shown in full
+    inside its panel."""
+    legend = page.locator(f'[data-legend="{dimension}"]')
+    assert page.evaluate(
+        """(ul) => {
+          const panel = ul.closest('.panel').getBoundingClientRect();
+          return [...ul.querySelectorAll('li *')].every((e) => {
+            const r = e.getBoundingClientRect();
+            return r.left >= panel.left && r.right <= panel.right
+              && e.scrollWidth <= e.clientWidth + 1;
+          });
+        }""",
+        legend.element_handle(),
+    )
+    return [
+        (li.locator(".name").inner_text(), li.locator(".pct").inner_text())
+        for li in legend.locator("li").all()
+    ]
+
+
+def expected_shares(counts: Counter[str]) -> list[tuple[str, str]]:
+    """As the API rounds them (two decimals) and JavaScript prints them (no trailing 0)."""
+    total = sum(counts.values())
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [(v, f"{100 * c / total:.2f}".rstrip("0").rstrip(".") + "%") for v, c in ranked]
 
 
 def kpi(page: Any, name: str) -> str:
@@ -118,8 +225,7 @@ def test_the_dashboard_shows_switches_and_filters_the_data_set(
     site: Site, browser: Any, tmp_path: Path
 ) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 800})
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    problems = watch(page)
     page.goto(f"{site.url}/dashboard/?{RANGE}&zone=UTC")
     page.fill("#key", site.key)
     page.click("#signin button")
@@ -134,6 +240,13 @@ def test_the_dashboard_shows_switches_and_filters_the_data_set(
     )
     assert page.evaluate(points) == 4
     save(page, tmp_path, "dashboard-1280x800")
+    save(page, tmp_path, "dashboard-1280x800-map", of=".map-panel")
+    save(page, tmp_path, "dashboard-1280x800-browsers", of=".panel:has(.share) + .panel")
+    check_map(page)
+    a, b = datetime(2026, 10, 31, tzinfo=UTC), datetime(2026, 11, 4, tzinfo=UTC)
+    for dimension in ("device_types", "browsers", "operating_systems"):
+        assert shares(page, dimension) == expected_shares(site.oracle.top(dimension, a, b))
+    assert page.evaluate(CUT_OFF) == []
 
     page.select_option("#bucket", "hour")
     generation = ready(page, generation)
@@ -151,21 +264,35 @@ def test_the_dashboard_shows_switches_and_filters_the_data_set(
     assert kpi(page, "pageviews") == f"{india['pageviews']:,}"
     assert page.locator("#filter").inner_text().startswith("country: IN")
     assert "country=IN" in page.url
+    page.evaluate("window.scrollTo(0, 0)")  # else the sticky controls show mid-page
     save(page, tmp_path, "dashboard-filtered-by-india")
-    assert errors == []
+    assert problems == []
 
 
 def test_the_dashboard_fits_a_phone(site: Site, browser: Any, tmp_path: Path) -> None:
     page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    problems = watch(page)
     page.goto(f"{site.url}/dashboard/?{RANGE}")
     page.fill("#key", site.key)
     page.click("#signin button")
     ready(page)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     save(page, tmp_path, "dashboard-phone")
     save(page, tmp_path, "dashboard-phone-first-screen", full_page=False)
     page.locator('[data-list="countries"]').scroll_into_view_if_needed()
     save(page, tmp_path, "dashboard-phone-lists", full_page=False)
+    save(page, tmp_path, "dashboard-phone-map", of=".map-panel")
+    save(page, tmp_path, "dashboard-phone-browsers", of=".panel:has(.share) + .panel")
+    save(page, tmp_path, "dashboard-phone-paths", of='[data-list="paths"]')
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    check_map(page)
+    # A finger dragging over the map scrolls the page: no pan and zoom on a phone.
+    roam = "echarts.getInstanceByDom(document.getElementById('map')).getOption().geo[0].roam"
+    assert page.evaluate(roam) is False
+    a, b = datetime(2026, 10, 31, tzinfo=UTC), datetime(2026, 11, 4, tzinfo=UTC)
+    for dimension in ("device_types", "browsers", "operating_systems"):
+        assert shares(page, dimension) == expected_shares(site.oracle.top(dimension, a, b))
+    assert page.evaluate(CUT_OFF) == []
+    assert problems == []
 
 
 def test_a_key_without_read_scope_is_sent_back_to_sign_in(site: Site, browser: Any) -> None:

@@ -26,6 +26,6 @@ def register(app: flask.Flask) -> None:
 
     @app.get("/dashboard/<path:name>")
     def dashboard_file(name: str) -> flask.Response:
-        if name.startswith("vendor/") or name in ("dashboard.js", "dashboard.css"):
+        if name.startswith("vendor/") or name in ("dashboard.js", "dashboard.css", "favicon.svg"):
             return flask.send_from_directory(ROOT, name, max_age=300)
         flask.abort(404)

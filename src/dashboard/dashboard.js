@@ -114,8 +114,11 @@
     }).join("");
   }
 
-  function chart(id) {
-    if (!state.charts[id]) state.charts[id] = echarts.init($(id));
+  function chart(id, renderer = "canvas") {
+    if (!state.charts[id]) {
+      state.charts[id] = echarts.init($(id), null, { renderer });
+      new ResizeObserver(() => state.charts[id].resize()).observe($(id));
+    }
     return state.charts[id];
   }
 
@@ -130,8 +133,8 @@
       return new Intl.DateTimeFormat("en", opts).format(d);
     };
     const series = [
-      { name: "Page views", type: "line", data: body.series.map((s) => s.pageviews), smooth: true, showSymbol: false },
-      { name: "Visitors", type: "line", data: body.series.map((s) => s.visitors), smooth: true, showSymbol: false },
+      { name: "Page views", type: "line", data: body.series.map((s) => s.pageviews), showSymbol: false },
+      { name: "Visitors", type: "line", data: body.series.map((s) => s.visitors), showSymbol: false },
     ];
     if (body.previous) {
       series.push(
@@ -139,12 +142,23 @@
         { name: "Visitors (previous)", type: "line", data: body.previous.series.map((s) => s.visitors), lineStyle: { type: "dashed" }, showSymbol: false, color: "#91cc75" });
     }
     chart("chart").setOption({
-      animation: false, tooltip: { trigger: "axis" }, legend: { top: 0, type: "scroll" },
-      grid: { left: 48, right: 16, top: 36, bottom: 28 },
-      xAxis: { type: "category", data: body.series.map((s) => label(s.start)) },
-      yAxis: { type: "value", minInterval: 1 }, series,
+      baseOption: {
+        animation: false, tooltip: { trigger: "axis" }, legend: { top: 0 },
+        grid: { left: 48, right: 16, top: 36, bottom: 28 },
+        xAxis: { type: "category", data: body.series.map((s) => label(s.start)) },
+        yAxis: { type: "value", minInterval: 1 }, series,
+      },
+      // A narrow chart wraps its legend onto a second line (every name in full, no pager).
+      media: [{ query: { maxWidth: 560 }, option: { grid: { top: 60, left: 40, right: 12 } } }],
     }, true);
   }
+
+  // The world atlas is unprojected longitude/latitude made for d3-geo: drawn as flat
+  // polygons, the countries that cross the antimeridian (Russia, Fiji, Antarctica) would
+  // smear lines across the map. echarts takes a d3 projection with its stream, which cuts
+  // them at ±180° (and resamples edges); Equal Earth keeps areas true for a choropleth.
+  const PROJECTION = d3.geoEqualEarth();
+  const MAP_SCALE_BAND = 48; // px under the map for its colour scale (see .map in the CSS)
 
   async function world() {
     if (!state.world) {
@@ -168,16 +182,26 @@
     const cities = body.features.filter((f) => f.properties.kind === "city" && f.geometry)
       .map((f) => ({ name: f.properties.name, value: [...f.geometry.coordinates, f.properties.pageviews] }));
     const top = Math.max(1, ...data.map((d) => d.value));
-    const map = chart("map");
+    const map = chart("map", "svg");
     map.setOption({
-      animation: false,
-      tooltip: { trigger: "item", formatter: (p) => `${esc(p.name)}: ${Array.isArray(p.value) ? p.value[2] : (p.value || 0)} views` },
-      visualMap: { seriesIndex: 0, min: 0, max: top, left: 8, bottom: 8, calculable: true, inRange: { color: ["#e0ecff", "#1d4ed8"] }, text: ["views", ""] },
-      geo: { map: "world", roam: true, itemStyle: { areaColor: "#f2f4f7", borderColor: "#c7ccd4" }, emphasis: { label: { show: false } } },
-      series: [
-        { type: "map", geoIndex: 0, data },
-        { type: "scatter", coordinateSystem: "geo", data: cities, symbolSize: (v) => 4 + 14 * Math.sqrt(v[2] / Math.max(1, ...cities.map((c) => c.value[2]))), itemStyle: { color: "#f97316", opacity: 0.85 } },
-      ],
+      baseOption: {
+        animation: false,
+        tooltip: { trigger: "item", formatter: (p) => `${esc(p.name)}: ${Array.isArray(p.value) ? p.value[2] : (p.value || 0)} views` },
+        // A horizontal scale under the map, in a band of its own: it never covers land.
+        visualMap: { seriesIndex: 0, min: 0, max: top, orient: "horizontal", left: "center", bottom: 6,
+          itemWidth: 12, itemHeight: 160, inRange: { color: ["#e0ecff", "#1d4ed8"] }, text: [`${top} views`, "0"] },
+        geo: {
+          map: "world", roam: true, top: 0, bottom: MAP_SCALE_BAND, left: 0, right: 0, preserveAspect: "contain",
+          projection: { project: (p) => PROJECTION(p), unproject: (p) => PROJECTION.invert(p), stream: PROJECTION.stream },
+          itemStyle: { areaColor: "#f2f4f7", borderColor: "#c7ccd4" }, emphasis: { label: { show: false } },
+        },
+        series: [
+          { type: "map", geoIndex: 0, data },
+          { type: "scatter", coordinateSystem: "geo", data: cities, symbolSize: (v) => 4 + 14 * Math.sqrt(v[2] / Math.max(1, ...cities.map((c) => c.value[2]))), itemStyle: { color: "#f97316", opacity: 0.85 } },
+        ],
+      },
+      // On a phone a finger dragging over the map must scroll the page, not pan the map.
+      media: [{ query: { maxWidth: 600 }, option: { geo: { roam: false } } }],
     }, true);
     map.off("click");
     map.on("click", (p) => {
@@ -186,11 +210,31 @@
     });
   }
 
+  // Shares are read from a legend beside the donut (full names, API percentages, wrapped
+  // when long), not from slice labels, which a narrow panel cuts off. Rows past the top
+  // ten are one grey slice, so the slices add up to the total.
+  const PALETTE = ["#4f6bed", "#a3c83b", "#f4a340", "#4b5268", "#25b0d9", "#e5554f", "#8e5cc4", "#2fa36b", "#e07bbd", "#c9a227"];
+  const REST = "#c7ccd4";
+
   function renderPie(dimension, body) {
-    chart(`pie-${dimension}`).setOption({
-      animation: false, tooltip: { trigger: "item", formatter: "{b}: {c} ({d}%)" },
-      series: [{ type: "pie", radius: ["40%", "70%"], data: body.rows.map((r) => ({ name: r.value, value: r.count })), label: { formatter: "{b} {d}%" } }],
+    const slices = body.rows.map((r, i) => ({ name: r.value, value: r.count, percent: r.percent, color: PALETTE[i % PALETTE.length] }));
+    if (body.other > 0) {
+      slices.push({ name: "all others", value: body.other, percent: Math.round(10000 * body.other / body.total) / 100, color: REST });
+    }
+    const pie = chart(`pie-${dimension}`);
+    pie.setOption({
+      animation: false, tooltip: { trigger: "item", formatter: (p) => `${esc(p.name)}: ${p.value.toLocaleString("en")} (${p.data.percent}%)` },
+      series: [{ type: "pie", radius: ["48%", "92%"], label: { show: false }, labelLine: { show: false },
+        data: slices.map((s) => ({ name: s.name, value: s.value, percent: s.percent, itemStyle: { color: s.color } })) }],
     }, true);
+    const legend = document.querySelector(`[data-legend="${dimension}"]`);
+    legend.innerHTML = slices.map((s) => `<li><i class="swatch" style="background:${s.color}"></i>` +
+      `<span class="name">${esc(s.name)}</span><span class="pct">${s.percent}%</span></li>`).join("") ||
+      `<li class="more">nothing in this range</li>`;
+    legend.querySelectorAll("li").forEach((li, dataIndex) => {
+      li.onmouseenter = () => pie.dispatchAction({ type: "highlight", seriesIndex: 0, dataIndex });
+      li.onmouseleave = () => pie.dispatchAction({ type: "downplay", seriesIndex: 0, dataIndex });
+    });
   }
 
   function listPanel(dimension, title) {
@@ -323,7 +367,6 @@
     $("key").value = "";
     start();
   });
-  window.addEventListener("resize", () => Object.values(state.charts).forEach((c) => c.resize()));
   setupControls();
   setInterval(live, 10000);
   if (key()) start(); else signOut();

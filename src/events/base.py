@@ -16,7 +16,6 @@ stored document is exactly what was accepted.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar, get_args, get_origin
@@ -26,6 +25,7 @@ from pydantic._internal._model_construction import ModelMetaclass
 from pydantic_core import PydanticCustomError
 
 from footfall import serializer, spec
+from footfall.events.ids import new_log_id
 from footfall.pointers import escape
 
 
@@ -248,7 +248,7 @@ class Event(SpecModel):
     def fill(self, received: Received) -> None:
         """Fill defaults from the request; kinds extend it."""
         if self.log_id is None:
-            self.log_id = str(uuid.uuid4())
+            self.log_id = new_log_id()
 
     @property
     def client_keyed(self) -> bool:

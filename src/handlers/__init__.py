@@ -14,6 +14,7 @@ from typing import Any
 from footfall.events import Event
 from footfall.ingest import QueueFull, QueueUnavailable, Refused
 from footfall.security.identity import caller
+from footfall.security.ratelimit import RateLimited, too_many
 from footfall.web.context import received, services
 from footfall.web.problems import Forbidden, Invalid, Overloaded, TooLarge, Unavailable
 from footfall.web.responses import Answer, answer
@@ -43,3 +44,5 @@ def ingest_problems() -> Iterator[None]:
         raise Unavailable("Redis", retry_after_s) from None
     except QueueFull as full:
         raise Overloaded(full.collection, retry_after_s) from None
+    except RateLimited as limited:
+        raise too_many(limited.wait_ms) from None

@@ -7,11 +7,15 @@ from typing import Any
 
 from footfall.handlers import ingest_problems
 from footfall.security.identity import caller
+from footfall.security.ratelimit import draws_with_enqueue
+from footfall.web.bridge import on_loop
 from footfall.web.context import received, services
 from footfall.web.problems import Invalid
 from footfall.web.responses import Answer, answer
 
 
+@on_loop
+@draws_with_enqueue
 def create(body: dict[str, Any]) -> Answer:
     app = services()
     items = body["items"]

@@ -14,12 +14,16 @@ from footfall.edx.reports.output import document, write_csv
 from footfall.edx.reports.query import parse_bound
 from footfall.events import EdxEvent
 from footfall.handlers import queue_event
+from footfall.security.ratelimit import draws_with_enqueue
+from footfall.web.bridge import on_loop
 from footfall.web.context import services
 from footfall.web.problems import NotFound, unavailable_on
 from footfall.web.query import page_links
 from footfall.web.responses import Answer, answer
 
 
+@on_loop
+@draws_with_enqueue
 def create(body: dict[str, Any]) -> Answer:
     return queue_event(EdxEvent, body)
 

@@ -11,11 +11,13 @@ from redis.exceptions import RedisError
 from footfall import __version__
 from footfall.sinks import BY_STREAM
 from footfall.store.collections import DEAD_LETTERS
+from footfall.web.bridge import on_loop
 from footfall.web.context import services
 from footfall.web.problems import Unavailable
 from footfall.web.responses import Answer, answer
 
 
+@on_loop
 def alive() -> Answer:
     return answer({"status": "ok", "version": __version__}, 200)
 

@@ -134,11 +134,11 @@ def _wants_csv(format: str | None) -> bool:
     )
 
 
-def _as(format: str | None, name: str, body: dict[str, Any], rows: list[dict[str, Any]]) -> Answer:
+def _as(format: str | None, name: str, body: dict[str, Any], table: export.Table) -> Answer:
     if not _wants_csv(format):
         return answer(body)
     return (
-        export.csv_text(rows),
+        export.csv_text(table),
         200,
         {  # type: ignore[return-value]
             "Content-Type": "text/csv",

@@ -10,22 +10,30 @@ from footfall.events import UsageLog
 from footfall.handlers import ingest_problems, queue_event
 from footfall.reads import usage
 from footfall.security.identity import caller
+from footfall.security.ratelimit import draws_with_enqueue
+from footfall.web.bridge import on_loop
 from footfall.web.context import received, services
 from footfall.web.problems import NotFound, unavailable_on
 from footfall.web.query import page_links, time_param
 from footfall.web.responses import Answer, answer
 
 
+@on_loop
+@draws_with_enqueue
 def create(body: dict[str, Any]) -> Answer:
     return queue_event(UsageLog, body)
 
 
+@on_loop
+@draws_with_enqueue
 def update(log_id: str, body: dict[str, Any]) -> Answer:
     with ingest_problems():
         receipt = services().ingest.patch_usage_log(log_id, body, received(), caller())
     return answer(receipt.json(), 202)
 
 
+@on_loop
+@draws_with_enqueue
 def delete(log_id: str, hard: bool = False) -> Answer:
     with ingest_problems():
         receipt = services().ingest.delete_usage_log(log_id, received(), caller(), hard=hard)

@@ -13,10 +13,13 @@ caller is; `footfall.ingest` asks the caller what it may send.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from footfall.pointers import FieldError
 from footfall.security import tokens
+
+if TYPE_CHECKING:
+    from footfall.security.ratelimit import Draw
 
 
 class Denied(Exception):
@@ -33,6 +36,8 @@ class Caller:
     browser: bool = False
     #: The verified username of a browser request's learner token.
     learner: str | None = None
+    #: The request's rate-limit draw, not made yet: the enqueue makes it (one round trip).
+    draw: Draw | None = None
 
     def admit(self, kind: type[Any], body: dict[str, Any], at: str = "") -> dict[str, Any]:
         """The body as this caller may send it: the learner filled in; Denied otherwise."""

@@ -12,6 +12,7 @@ The returned dict is connexion's `token_info` for the request: plain, public fac
 
 from __future__ import annotations
 
+import inspect
 from functools import partial
 from typing import Any
 
@@ -33,7 +34,8 @@ async def api_key_info(
 ) -> dict[str, Any]:
     """Authenticate the key and authorise it for one requirement; raise 401 or 403.
 
-    Run in a worker thread: a cache miss reads MongoDB, which must not block the loop.
+    A cached key is checked on the loop's thread (a hash and a comparison); a cache miss
+    reads MongoDB, in a worker thread so that it does not block the loop.
     """
     keys = scope_services(request.scope).keys
     check = partial(
@@ -44,7 +46,15 @@ async def api_key_info(
         request.headers.get("origin"),
         request.scope,
     )
+    if keys.cached(apikey):
+        return check()
     return await anyio.to_thread.run_sync(check)
+
+
+# connexion inspects this function's signature twice per request (does it take
+# `required_scopes`, `request`?); a signature computed once makes that a lookup
+# (`inspect.signature` returns `__signature__` when a function has one).
+api_key_info.__signature__ = inspect.signature(api_key_info)  # type: ignore[attr-defined]
 
 
 def _check(

@@ -8,6 +8,7 @@ from connexion.context import context
 
 from footfall.security import tokens
 from footfall.security.callers import SERVER, Caller
+from footfall.security.ratelimit import DRAW_KEY
 from footfall.security.scopes import BROWSER
 from footfall.web.context import services
 from footfall.web.problems import Unauthenticated
@@ -21,11 +22,12 @@ def caller() -> Caller:
         return SERVER
     if not isinstance(info, dict) or "sub" not in info:
         return SERVER
+    draw = flask.request.environ.get("asgi.scope", {}).get(DRAW_KEY)
     if info.get("role") != BROWSER:
-        return Caller(key_id=info["sub"])
+        return Caller(key_id=info["sub"], draw=draw)
     token = flask.request.headers.get(tokens.HEADER)
     if not token:
-        return Caller(key_id=info["sub"], browser=True)
+        return Caller(key_id=info["sub"], browser=True, draw=draw)
     app = services()
     key = app.keys.get(info["sub"])
     if key is None or key.token_secret is None:
@@ -39,4 +41,4 @@ def caller() -> Caller:
         )
     except tokens.LearnerTokenError as error:
         raise Unauthenticated(error.reason) from None
-    return Caller(key_id=info["sub"], browser=True, learner=learner)
+    return Caller(key_id=info["sub"], browser=True, learner=learner, draw=draw)

@@ -53,6 +53,13 @@ class KeyStore:
             return None
         return key
 
+    def cached(self, presented: str) -> bool:
+        """True when `authenticate` will not read MongoDB (the key's record is fresh)."""
+        key_id = parse(presented)
+        with self._lock:
+            entry = self._keys.get(key_id) if key_id is not None else None
+        return key_id is None or (entry is not None and entry[0] >= time.monotonic())
+
     def get(self, key_id: str) -> ApiKey | None:
         with self._lock:
             entry = self._keys.get(key_id)

@@ -3,8 +3,13 @@ it serves.
 
 A collection's `$jsonSchema` validator is derived from its stored-document schema in the
 spec (`footfall.spec`). `footfall init-db` (and every service start) applies these
-definitions; re-running it updates validators in place with `collMod`, so a new version
-needs no migration step.
+definitions; re-running it updates validators in place with `collMod` and drops an index
+the definitions no longer list, so a new version needs no migration step.
+
+Every index costs each insert: on an event collection each one is there for a read the
+product makes, named beside it, or it is not there (`bench/ingest.py` prints what each
+costs). The statistics are read from rollups counted as documents are stored
+(`footfall.stats`), never from scans of raw events, so they need no index here.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pymongo import ASCENDING, DESCENDING, GEOSPHERE, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from footfall import spec
 
@@ -66,6 +71,8 @@ class Collection:
 
 
 def _log_id_unique() -> IndexModel:
+    """Replays are harmless (the flusher's insert of a stored log_id is a duplicate key);
+    also the rollups' read-back of a batch's documents by log_id (footfall.stats.rollup)."""
     return IndexModel([("log_id", ASCENDING)], unique=True, name="log_id_unique")
 
 
@@ -74,12 +81,16 @@ PAGEVIEWS = Collection(
     schema="StoredPageView",
     indexes=[
         _log_id_unique(),
+        # `footfall export pageviews --from --to` (a time range, in time order) and the
+        # retention TTL (footfall.store.retention).
         IndexModel([("visited_at", DESCENDING)], name="visited_at"),
+        # A learner's export and erasure (footfall.learners), by username.
         IndexModel([("username", ASCENDING), ("visited_at", DESCENDING)], name="username_time"),
-        IndexModel([("path", ASCENDING)], name="path"),
-        # Enrichment: maps and "near" queries; `footfall events unmapped`.
-        IndexModel([("location", GEOSPHERE)], name="location_2dsphere"),
+        # `footfall events unmapped` (footfall.enrich.unmapped): views with the default
+        # event name since a time.
         IndexModel([("event_name", ASCENDING), ("visited_at", DESCENDING)], name="event_time"),
+        # No read by path or by location: their indexes (`path`, the `2dsphere`
+        # `location_2dsphere`, which alone cost an insert 3x its time) are gone.
     ],
     learner=Learner("username"),
     retention=Retention("visited_at", "retention_days_pageviews"),
@@ -93,7 +104,9 @@ EXIT_LINKS = Collection(
     schema="StoredExitLink",
     indexes=[
         _log_id_unique(),
+        # `footfall export exit_links --from --to` and the retention TTL.
         IndexModel([("clicked_at", DESCENDING)], name="clicked_at"),
+        # A learner's export and erasure, by username.
         IndexModel([("username", ASCENDING)], name="username"),
     ],
     learner=Learner("username"),
@@ -106,9 +119,11 @@ VISIT_DURATIONS = Collection(
     schema="StoredVisitDuration",
     indexes=[
         _log_id_unique(),
-        IndexModel([("pageview_log_id", ASCENDING)], name="pageview_log_id"),
+        # `footfall export visit_durations --from --to` and the retention TTL.
         IndexModel([("at", DESCENDING)], name="at"),
+        # A learner's export and erasure, by username.
         IndexModel([("username", ASCENDING)], name="username"),
+        # No read by `pageview_log_id`: its index is gone.
     ],
     learner=Learner("username"),
     retention=Retention("at", "retention_days_visit_durations"),
@@ -119,9 +134,15 @@ USAGE_LOGS = Collection(
     name="usage_logs",
     schema="StoredUsageLog",
     indexes=[
+        # Also GET /usage-logs/{log_id} and the flusher's merge upsert, by log_id.
         _log_id_unique(),
+        # GET /usage-logs, newest first (footfall.reads.usage.search); `footfall export
+        # usage_logs --from --to`; the retention TTL.
         IndexModel([("start_dt", DESCENDING)], name="start_dt"),
+        # GET /usage-logs?user_id= and /users/{user_id}/usage, by user (and tool); a
+        # learner's export and erasure by user_id.
         IndexModel([("user_id", ASCENDING), ("tool_id", ASCENDING)], name="user_tool"),
+        # GET /usage-logs?tool_id= without a user.
         IndexModel([("tool_id", ASCENDING)], name="tool_id"),
     ],
     learner=Learner("user_id", identity="user_id", tombstone=True),
@@ -155,12 +176,12 @@ PROGRESS_EVENTS = Collection(
     schema="StoredProgressEvent",
     indexes=[
         _log_id_unique(),
-        IndexModel(
-            [("course_id", ASCENDING), ("tutorial_id", ASCENDING), ("at", DESCENDING)],
-            name="course_tutorial_at",
-        ),
+        # A learner's export and erasure, by username.
         IndexModel([("username", ASCENDING), ("at", DESCENDING)], name="username_at"),
+        # `footfall export progress_events --from --to` and the retention TTL.
         IndexModel([("at", DESCENDING)], name="at"),
+        # No read by course and tutorial (the product reads the states in
+        # `tutorial_progress`): `course_tutorial_at` is gone.
     ],
     learner=Learner("username"),
     retention=Retention("at", "retention_days_progress_events"),
@@ -171,6 +192,9 @@ TUTORIAL_PROGRESS = Collection(
     name="tutorial_progress",
     schema="TutorialState",
     indexes=[
+        # One state per learner's tutorial and language (the flusher's merge upsert);
+        # GET /learners/{username}/... (footfall.reads.learner_progress), a learner's
+        # export and erasure, by its prefix.
         IndexModel(
             [
                 ("username", ASCENDING),
@@ -181,10 +205,13 @@ TUTORIAL_PROGRESS = Collection(
             unique=True,
             name="learner_tutorial_unique",
         ),
+        # GET /courses/{course_id}/figures (footfall.reads.course_figures) and the
+        # tutorials learners sent progress for (footfall.tutorials.catalogue).
         IndexModel(
             [("course_id", ASCENDING), ("tutorial_id", ASCENDING), ("language", ASCENDING)],
             name="course_tutorial",
         ),
+        # `footfall export tutorial_progress --from --to` and the retention TTL.
         IndexModel([("last_at", DESCENDING)], name="last_at"),
     ],
     learner=Learner("username"),
@@ -205,9 +232,14 @@ EDX_EVENTS = Collection(
     schema="StoredEdxEvent",
     indexes=[
         _log_id_unique(),
+        # `footfall export edx_events --from --to` and the retention TTL.
         IndexModel([("time", ASCENDING)], name="time"),
+        # Every report: one course's events in a time window (footfall.edx.reports).
         IndexModel([("context.course_id", ASCENDING), ("time", ASCENDING)], name="course_time"),
+        # The path report of one learner; a learner's export and erasure.
         IndexModel([("username", ASCENDING), ("time", ASCENDING)], name="username_time"),
+        # Reports of rare event types in a course (enrolment, problem checks, video),
+        # where the type is more selective than the course.
         IndexModel([("event_type", ASCENDING), ("time", ASCENDING)], name="event_type_time"),
     ],
     learner=Learner("username"),

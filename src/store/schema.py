@@ -40,12 +40,17 @@ def _apply(db: Database, collection: Collection, *, exists: bool) -> None:
 
 
 def _indexes(mongo: MongoCollection, wanted: list[IndexModel]) -> None:
-    """Create missing indexes; replace one whose keys changed under the same name.
+    """Create missing indexes; replace one whose keys changed under the same name; drop
+    one the definitions no longer list (every index costs each write), `_id_` excepted.
 
     An index that exists with the same name and keys is left alone: servers add their
     own options (e.g. `2dsphereIndexVersion`), so re-requesting it can be refused.
     """
     existing = {index["name"]: dict(index["key"]) for index in mongo.list_indexes()}
+    listed = {index.document["name"] for index in wanted}
+    for name in sorted(set(existing) - listed - {"_id_"}):
+        log.warning("index %s.%s is no longer defined: dropping it", mongo.name, name)
+        mongo.drop_index(name)
     missing = []
     for index in wanted:
         name, keys = index.document["name"], dict(index.document["key"])

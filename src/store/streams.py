@@ -6,17 +6,23 @@ remove an entry (`XACK` + `XDEL`) only once MongoDB holds its document.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
+from redis.commands.core import AsyncScript
+from redis.crc import key_slot
 from redis.exceptions import ResponseError
 
+from footfall.security.ratelimit import DRAW_LUA, TAKE_LUA, Draw, RateLimited
 from footfall.store import scripts
+from footfall.web import awaiting
 
 GROUP = "flushers"
 #: On a Cluster, how often a flusher that found nothing looks again (a blocking read
@@ -37,6 +43,49 @@ _DONE = """
 redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
 return redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
 """
+
+
+# One write with its request's rate-limit draw (footfall.security.ratelimit), in one
+# round trip. KEYS: the n buckets, the stream, and the seen key when the client chose
+# the log_id. ARGV: per_s and burst of each bucket, the payload, the TTL, then n.
+# Returns 1 (added), 0 (a duplicate log_id) or -wait_ms (refused: nothing taken, nothing
+# added).
+_DRAW_THEN_ENQUEUE = (
+    DRAW_LUA
+    + """
+local n = tonumber(ARGV[#ARGV])
+local wait = draw(n)
+if wait > 0 then return -wait end
+if KEYS[n + 2] and not redis.call('SET', KEYS[n + 2], '1', 'NX', 'EX', ARGV[2 * n + 2]) then
+  return 0
+end
+redis.call('XADD', KEYS[n + 1], '*', 'd', ARGV[2 * n + 1])
+return 1
+"""
+)
+
+
+#: The scripts of the API side, by the name a `_Call` gives.
+_SCRIPTS = {
+    "enqueue_once": _ENQUEUE_ONCE,
+    "draw_then_enqueue": _DRAW_THEN_ENQUEUE,
+    "take": TAKE_LUA,
+}
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One command of a round trip: a script of `_SCRIPTS`, `xadd` (keys: the stream;
+    args: the payload) or `xlen` (keys: the stream)."""
+
+    name: str
+    keys: list[str]
+    args: list[Any]
+
+
+R = TypeVar("R")
+#: Steps of a queue operation: each yields the calls of one round trip, gets their replies.
+_Steps = Generator[list[_Call], list[Any], R]
 
 
 @dataclass(frozen=True)
@@ -88,6 +137,7 @@ class Streams:
         idempotency_ttl_s: int,
         max_length: int | None = None,
         check_ms: int = 250,
+        make_async: Callable[[], AsyncRedis] | None = None,
     ) -> None:
         self.redis = redis
         self.prefix = prefix
@@ -95,9 +145,12 @@ class Streams:
         self.max_length = max_length
         self.check_s = check_ms / 1000
         self._lengths: dict[str, tuple[float, int]] = {}
-        self._enqueue_once = redis.register_script(_ENQUEUE_ONCE)
+        self._scripts = {name: redis.register_script(lua) for name, lua in _SCRIPTS.items()}
         self._done = redis.register_script(_DONE)
         self.cluster = scripts.is_cluster(redis)
+        self._make_async = make_async
+        self._async: tuple[asyncio.AbstractEventLoop, AsyncRedis, dict[str, AsyncScript]] | None
+        self._async = None
 
     def stream(self, collection: str) -> str:
         return f"{self.prefix}:{collection}"
@@ -108,22 +161,109 @@ class Streams:
 
     # The API side
 
-    def enqueue(self, messages: Sequence[Message]) -> list[bool]:
-        """Append all messages in one round trip; False where the log_id was seen already."""
-        self._refuse_when_full({message.collection for message in messages})
-        pipe = self.redis.pipeline(transaction=False)
+    def enqueue(self, messages: Sequence[Message], draw: Draw | None = None) -> list[bool]:
+        """Append all messages in one round trip; False where the log_id was seen already.
+
+        With the request's rate-limit `draw` (not made yet), the draw comes first and
+        `RateLimited` means nothing was appended. With one message, draw and append are
+        one script where every key it touches may be given to one script: always on one
+        Redis; on a Cluster only when they hash to one slot, which a key's buckets
+        (`{<key id>}`) and a stream (its own name) do not, since the buckets are shared
+        by every stream. Otherwise (a batch, a Cluster) the draw is a round trip of its own
+        before the append.
+
+        On the event loop (an ingest handler, `footfall.web.awaiting`) each round trip is
+        awaited with the async client, so the worker serves other requests meanwhile;
+        elsewhere (tests, the CLI, a thread) it is a plain blocking call. The steps are
+        the same either way (`_enqueue` says them, `_round_trip` makes them).
+        """
+        steps = self._enqueue(messages, draw)
+        reply: Any = None
+        try:
+            while True:
+                reply = self._round_trip(steps.send(reply))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    def _enqueue(self, messages: Sequence[Message], draw: Draw | None) -> _Steps[list[bool]]:
+        yield from self._refuse_when_full({message.collection for message in messages})
+        if draw is not None and not draw.made:
+            draw.made = True
+            if len(messages) == 1:
+                message = messages[0]
+                keys = self._drawn_with_keys(message, draw)
+                if self._one_script_may_hold(keys):
+                    args = [*draw.args, message.payload, self.idempotency_ttl_s, len(draw.keys)]
+                    [added] = yield [_Call("draw_then_enqueue", keys, args)]
+                    if int(added) < 0:
+                        raise RateLimited(-int(added))
+                    return [int(added) == 1]
+            [wait] = yield [_Call("take", draw.keys, draw.args)]
+            if int(wait):
+                raise RateLimited(int(wait))
+        if not messages:
+            return []
+        calls = []
         for message in messages:
             stream = self.stream(message.collection)
             if message.once_id is None:
-                pipe.xadd(stream, {"d": message.payload})
+                calls.append(_Call("xadd", [stream], [message.payload]))
             else:
-                scripts.queue_call(
-                    self._enqueue_once,
-                    pipe,
-                    [stream, self.seen_key(message.collection, message.once_id)],
-                    [message.payload, self.idempotency_ttl_s],
-                )
-        return [result is not None for result in pipe.execute()]
+                keys = [stream, self.seen_key(message.collection, message.once_id)]
+                calls.append(_Call("enqueue_once", keys, [message.payload, self.idempotency_ttl_s]))
+        replies = yield calls
+        return [reply is not None for reply in replies]
+
+    def _round_trip(self, calls: list[_Call]) -> list[Any]:
+        """Send `calls` together (a pipeline when there are several); their replies."""
+        if self._make_async is not None and awaiting.bridged():
+            return awaiting.wait_for(self._async_round_trip(calls))
+        if len(calls) == 1:
+            return [self._call(calls[0], self.redis)]
+        pipe = self.redis.pipeline(transaction=False)
+        for call in calls:
+            if call.name in _SCRIPTS:
+                scripts.queue_call(self._scripts[call.name], pipe, call.keys, call.args)
+            else:
+                self._call(call, pipe)
+        return list(pipe.execute())
+
+    def _call(self, call: _Call, client: Any) -> Any:
+        if call.name in _SCRIPTS:
+            return self._scripts[call.name](keys=call.keys, args=call.args, client=client)
+        if call.name == "xlen":
+            return client.xlen(call.keys[0])
+        return client.xadd(call.keys[0], {"d": call.args[0]})
+
+    async def _async_round_trip(self, calls: list[_Call]) -> list[Any]:
+        client, registered = self._async_client()
+        if len(calls) == 1:
+            call = calls[0]
+            if call.name in _SCRIPTS:
+                return [await registered[call.name](keys=call.keys, args=call.args)]
+            if call.name == "xlen":
+                return [await client.xlen(call.keys[0])]
+            return [await client.xadd(call.keys[0], {"d": call.args[0]})]
+        pipe = client.pipeline(transaction=False)
+        for call in calls:
+            if call.name in _SCRIPTS:
+                await registered[call.name](keys=call.keys, args=call.args, client=pipe)
+            elif call.name == "xlen":
+                pipe.xlen(call.keys[0])
+            else:
+                pipe.xadd(call.keys[0], {"d": call.args[0]})
+        return list(await pipe.execute())
+
+    def _async_client(self) -> tuple[AsyncRedis, dict[str, AsyncScript]]:
+        """This loop's async client (one per loop: a connection belongs to the loop that
+        opened it; a worker has one loop, a test client one per request)."""
+        loop = asyncio.get_running_loop()
+        if self._async is None or self._async[0] is not loop:
+            assert self._make_async is not None
+            client = self._make_async()
+            registered = {name: client.register_script(lua) for name, lua in _SCRIPTS.items()}
+            self._async = (loop, client, registered)
+        return self._async[1], self._async[2]
 
     def requeue(self, entries: Sequence[Entry]) -> None:
         """Queue stored entries again (a dead letter's replay), each naming the entry it
@@ -133,14 +273,25 @@ class Streams:
             pipe.xadd(self.stream(entry.collection), {"d": entry.payload, "o": entry.first_id})
         pipe.execute()
 
-    def _refuse_when_full(self, collections: Iterable[str]) -> None:
+    def _drawn_with_keys(self, message: Message, draw: Draw) -> list[str]:
+        keys = [*draw.keys, self.stream(message.collection)]
+        if message.once_id is not None:
+            keys.append(self.seen_key(message.collection, message.once_id))
+        return keys
+
+    def _one_script_may_hold(self, keys: Sequence[str]) -> bool:
+        """One Redis runs a script over any keys; a Cluster only over keys of one slot."""
+        return not self.cluster or len({key_slot(key.encode()) for key in keys}) == 1
+
+    def _refuse_when_full(self, collections: Iterable[str]) -> _Steps[None]:
         if self.max_length is None:
             return
         now = time.monotonic()
         for collection in sorted(collections):
             read_at, length = self._lengths.get(collection, (-math.inf, 0))
             if now - read_at >= self.check_s:
-                length = int(self.redis.xlen(self.stream(collection)))
+                [found] = yield [_Call("xlen", [self.stream(collection)], [])]
+                length = int(found)
                 self._lengths[collection] = (now, length)
             if length >= self.max_length:
                 raise QueueFull(collection)
