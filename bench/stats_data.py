@@ -7,7 +7,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from footfall.enrich.events import EventNamer, shipped_rules
+from footfall.enrich.names import EventNamer, shipped_rules
 
 COURSES = [f"Course{c:02d}" for c in range(40)]
 TUTORIALS = [f"Tutorial-{t}" for t in range(8)]

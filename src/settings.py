@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -223,6 +224,23 @@ class StatsSettings(_Block):
     # At most this often (seconds) a flusher recomputes the hour, day and month rollups
     # that changed; until then queries read the finer periods (never a stale sum).
     stats_compact_s: float = Field(default=2.0, ge=0)
+    # Zones whose local days and months (and hours) compaction keeps whole, so their
+    # ranges read a few documents; any other zone is answered exactly, from finer ones.
+    stats_zones: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["UTC", "Asia/Kolkata"], min_length=1
+    )
+
+    _split_zones = field_validator("stats_zones", mode="before")(_comma_list)
+
+    @field_validator("stats_zones")
+    @classmethod
+    def _known_zones(cls, value: list[str]) -> list[str]:
+        for name in value:
+            try:
+                ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"{name!r} is not an IANA time zone") from None
+        return value
 
 
 class EmbeddedSettings(_Block):

@@ -8,7 +8,7 @@ end of DST in America/New_York, bots in and out, and empty ranges.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +18,8 @@ import pytest
 from footfall.app import create_app
 from footfall.connections import mongo_database, redis_client
 from footfall.flusher import Flusher
+from footfall.stats import buckets, zones
+from footfall.stats.buckets import Period
 from footfall.stats.query import TOP
 from footfall.stats.rollup import Rollups
 from footfall.store.schema import init_db
@@ -27,6 +29,8 @@ from tests.stats_data import START, DataSet, Oracle, generate, geo_database, pos
 KOLKATA = ZoneInfo("Asia/Kolkata")
 UTCZ = ZoneInfo("UTC")
 NEW_YORK = ZoneInfo("America/New_York")
+KATHMANDU = ZoneInfo("Asia/Kathmandu")
+KEPT = ["UTC", "Asia/Kolkata", "America/New_York"]
 DAYS = 4
 
 
@@ -36,6 +40,7 @@ class Loaded:
     ) -> None:
         self.client, self.reader, self.oracle, self.data = client, reader, oracle, data
         self.db, self.flusher = db, flusher
+        self.rollups: Callable[[list[str]], Rollups]  # a flusher's, with these STATS_ZONES
 
     def get(self, path: str, **params: Any) -> Any:
         response = self.reader.get(f"/api/v1/stats/{path}", params=params)
@@ -59,6 +64,9 @@ def loaded(request, valkey, mongo, tmp_path_factory) -> Iterator[Loaded]:  # typ
         unique_name(),
         geoip_db=geo_database(tmp_path_factory.mktemp("geo")),
         stats_compact_s=3600,
+        # Kept: UTC, Kolkata and New York (its DST days of 23 and 25 hours); not kept:
+        # Kathmandu (+05:45), answered from finer periods.
+        stats_zones=KEPT,
     )
     db, redis = mongo_database(settings.servers), redis_client(settings.servers)
     init_db(db)
@@ -70,11 +78,19 @@ def loaded(request, valkey, mongo, tmp_path_factory) -> Iterator[Loaded]:  # typ
     flusher = Flusher(settings, redis, db)
     drain(flusher)
     if request.param == "compacted":
-        Rollups(db, redis, settings.queue.stream_prefix, 0).compact()
-        assert db.rollups.count_documents({"l": {"$in": ["h", "d", "m"]}, "dirty": True}) == 0
+        Rollups(db, redis, settings.queue.stream_prefix, 0, settings.stats.stats_zones).compact()
+        dirty = db.rollups.find({"l": {"$in": ["h", "d", "m"]}, "dirty": True})
+        periods = [Period(d["l"], d["s"].astimezone(UTC), d.get("z", "UTC")) for d in dirty]
+        # Every period that is over (New York's November ends on 1 December at 05:00 UTC).
+        assert [p for p in periods if p.end <= datetime.now(UTC)] == []
+        # The kept zones' local days are whole documents, which their ranges then read.
+        assert db.rollups.count_documents({"l": "d", "z": "Asia/Kolkata"}) > 0
+        assert zones.ready(db).zones == tuple(KEPT)
     else:
         assert db.rollups.count_documents({"l": "qd"}) > 0
-    yield Loaded(client, reader, Oracle(data, db), data, db, flusher)
+    loaded = Loaded(client, reader, Oracle(data, db), data, db, flusher)
+    loaded.rollups = lambda kept: Rollups(db, redis, settings.queue.stream_prefix, 0, kept)
+    yield loaded
     db.client.drop_database(db.name)
     for key in redis.scan_iter(f"{settings.queue.stream_prefix}:*"):
         redis.delete(key)
@@ -95,6 +111,8 @@ RANGES = {
     "kolkata": (KOLKATA, "day"),
     "new_york": (NEW_YORK, "day"),
     "kolkata_hours": (KOLKATA, "hour"),
+    "kathmandu_not_kept": (KATHMANDU, "day"),
+    "kathmandu_hours_not_kept": (KATHMANDU, "hour"),
 }
 
 
@@ -143,6 +161,8 @@ def test_every_figure_and_series_bucket_matches_the_data_set(
         (KOLKATA, ("country", "IN"), "exclude"),
         (KOLKATA, ("course", "Python"), "include"),
         (UTCZ, ("event", "event.home.view"), "only"),
+        (NEW_YORK, ("device", "mobile"), "exclude"),
+        (KATHMANDU, None, "include"),
     ],
 )
 def test_every_top_list_matches_the_data_set(
@@ -373,3 +393,65 @@ def test_live_counts_recent_views_by_event_time(loaded: Loaded) -> None:
     drain(loaded.flusher)
     body = loaded.get("live")
     assert (body["pageviews"], body["visitors"]) == (4, 4)
+
+
+def test_a_zone_added_later_is_marked_over_the_history_and_then_read_whole(
+    loaded: Loaded,
+) -> None:
+    """STATS_ZONES gains Kathmandu after its views were counted: its periods are marked
+    over the stored history, its figures stay exact while they are only marked, once
+    compaction summed them, and after the zone is dropped again."""
+    db, oracle = loaded.db, loaded.oracle
+    a, b = day(KATHMANDU, 0), day(KATHMANDU, DAYS)
+    params = {
+        "start": a.date().isoformat(),
+        "end": b.date().isoformat(),
+        "zone": "Asia/Kathmandu",
+        "bucket": "day",
+    }
+
+    def exact() -> None:
+        body = loaded.get("summary", **params)
+        for got in body["series"]:
+            start = datetime.fromisoformat(got["start"]).astimezone(UTC)
+            end = datetime.fromisoformat(got["end"]).astimezone(UTC)
+            assert_figures(got, oracle.figures(start, end))
+        top = loaded.get("top/cities", **params, limit=1000)
+        expected = oracle.top("cities", a.astimezone(UTC), b.astimezone(UTC))
+        assert {row["value"]: row["count"] for row in top["rows"]} == dict(expected)
+
+    first_day = {"_id": Period("d", a.astimezone(UTC), "Asia/Kathmandu").key}
+    assert zones.sync(db, [*KEPT, "Asia/Kathmandu"]) == ["Asia/Kathmandu"]
+    try:
+        assert "Asia/Kathmandu" in zones.ready(db).zones
+        assert db.rollups.find_one(first_day)["dirty"] is True  # marked, not summed yet
+        exact()
+        loaded.rollups([*KEPT, "Asia/Kathmandu"]).compact()
+        assert db.rollups.find_one(first_day)["dirty"] is False  # summed: read whole
+        assert buckets.tile(a.astimezone(UTC), b.astimezone(UTC), zones.ready(db)) == [
+            Period("d", day(KATHMANDU, n).astimezone(UTC), "Asia/Kathmandu") for n in range(DAYS)
+        ]
+        exact()
+        # A flusher whose own settings lack the zone still marks it: the registry says.
+        later = day(KATHMANDU, DAYS + 5)
+        post(
+            loaded.client,
+            [
+                {
+                    "kind": "pageview",
+                    "log_id": "zone-added",
+                    "path": "/",
+                    "ip": "81.2.70.9",
+                    "visited_at": later.isoformat(),
+                }
+            ],
+        )
+        drain(loaded.flusher)
+        marked = db.rollups.find_one(
+            {"_id": Period("d", later.astimezone(UTC), "Asia/Kathmandu").key}
+        )
+        assert marked is not None and marked["dirty"] is True
+    finally:
+        loaded.rollups(KEPT).compact()  # a flusher started with the zone gone drops it
+    assert "Asia/Kathmandu" not in zones.marked(db).zones
+    exact()  # from finer periods again

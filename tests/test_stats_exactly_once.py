@@ -200,7 +200,7 @@ def test_a_delta_inserted_again_after_it_was_folded_is_not_counted_twice(  # typ
     flush(stats_compact_s=3600)  # deltas only (the first batch compacts nothing yet)
     copies = list(db.rollups.find({"l": rollup.DELTA}))
     assert copies
-    rollups = Rollups(db, redis, settings.queue.stream_prefix, 0)
+    rollups = Rollups(db, redis, settings.queue.stream_prefix, 0, settings.stats.stats_zones)
     rollups.compact()
     assert db.rollups.count_documents({"l": rollup.DELTA}) == 0
     reader = keyed_client(app, db, "read")
@@ -219,5 +219,5 @@ def test_token_records_are_forgotten_once_nobody_can_replay_them(  # type: ignor
     flush()
     assert db.rollup_tokens.count_documents({"state": "done"}) > 0
     db.rollup_tokens.update_many({}, {"$set": {"at": datetime.now(UTC) - rollup.KEEP}})
-    Rollups(db, redis, settings.queue.stream_prefix, 0).compact()
+    Rollups(db, redis, settings.queue.stream_prefix, 0, settings.stats.stats_zones).compact()
     assert db.rollup_tokens.count_documents({}) == 0

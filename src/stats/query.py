@@ -2,7 +2,8 @@
 
 A query names a range [start, end) and a zone; the range is clipped at the present (no
 period after it holds anything) and cut into local buckets; each bucket, and the range,
-is tiled with the fewest stored periods (`footfall.stats.buckets.tile`). A filter picks
+is tiled with the fewest kept periods (`footfall.stats.buckets.tile`, the zones of
+`footfall.stats.zones`: a kept zone's days and months are read whole). A filter picks
 the rollups' segment: bots out (`h`), in (`h` + `b`) or only (`b`), combined with at
 most one of event, course, country or device type (see docs/statistics.md, "Limits").
 """
@@ -19,7 +20,7 @@ import numpy as np
 import pycountry
 from pymongo.database import Database
 
-from footfall.stats import buckets, cells, sketch
+from footfall.stats import buckets, cells, sketch, zones
 from footfall.stats.buckets import Bucket
 from footfall.stats.rollup import Summed, load
 
@@ -95,7 +96,8 @@ def summary(db: Database, query: Query) -> dict[str, Any]:
         if end > query.start
         else []
     )
-    per_span = [buckets.tile(a, b, buckets.TOTALS_LEVELS) for a, b in spans]
+    kept = zones.ready(db)
+    per_span = [buckets.tile(a, b, kept, hours=True) for a, b in spans]
     loaded = load(db, [p for tiles in per_span for p in tiles], segs=query.segments, dims=["t"])
     series, whole = [], Summed()
     for (a, b), tiles in zip(spans, per_span, strict=True):
@@ -240,7 +242,7 @@ def _dimension(db: Database, query: Query, stored: str) -> dict[str, dict[str, f
     end = query.clipped_end
     if end <= query.start:
         return {}
-    tiles = buckets.tile(query.start, end)
+    tiles = buckets.tile(query.start, end, zones.ready(db))
     loaded = load(db, tiles, segs=query.segments, dims=[stored], registers=False)
     summed = Summed()
     for period in tiles:

@@ -28,10 +28,11 @@ finds the record in one of these states and finishes the work, counting nothing 
 and losing nothing (tests/test_stats_exactly_once.py kills flushers between the steps).
 
 Queries read a 15-minute period as its base plus the deltas not folded into it yet, and
-a coarse period as its own document only when it is clean: every batch marks the day
-and month it counts in `dirty` before and after inserting its deltas, `compact`
-clears the mark only if no batch marked it meanwhile, and a dirty period is read as its
-children. So a figure is never stale.
+a coarse period as its own document only when it is clean: every batch marks the hours,
+days and months it counts in (those of every zone in the registry, `footfall.stats.zones`)
+`dirty` before and after inserting its deltas, `compact` clears the mark only if no
+batch marked it meanwhile, and a dirty period is read as its children. So a figure is
+never stale.
 """
 
 from __future__ import annotations
@@ -48,14 +49,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import orjson
 from bson import Binary
-from pymongo import InsertOne, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from redis import Redis
 
 from footfall.metrics import tally
 from footfall.settings import Settings
-from footfall.stats import buckets, cells, rows, sketch
+from footfall.stats import buckets, cells, rows, sketch, zones
 from footfall.stats.buckets import Period
 from footfall.store.collections import ROLLUP_TOKENS
 from footfall.store.collections import ROLLUPS as ROLLUP_COLLECTION
@@ -91,11 +91,20 @@ class Preempted(TransientWriteError):
 
 
 class Rollups:
-    def __init__(self, db: Database, redis: Redis, prefix: str, compact_s: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        redis: Redis,
+        prefix: str,
+        compact_s: float,
+        zones: Sequence[str],
+    ) -> None:
         self.db = db
         self.redis = redis
         self.prefix = prefix
         self.compact_s = compact_s
+        self.zones = list(zones)
+        self._synced = False
         self._next_compact = 0.0
 
     # --- the hook ---------------------------------------------------------------------
@@ -174,18 +183,14 @@ class Rollups:
         )
 
     def _mark_dirty(self, deltas: Iterable[Doc]) -> None:
+        # The registry is read each time: a zone added by another flusher since the last
+        # batch is marked from now on (zones.py says why that leaves no gap).
+        kept = zones.marked(self.db)
         parents: set[Period] = set()
         for delta in deltas:
-            parents.update(buckets.containers(Period("q", delta["s"].replace(tzinfo=UTC))))
-        ops = [
-            UpdateOne(
-                {"_id": p.key},
-                {"$set": {"dirty": True, "l": p.level, "s": p.start}, "$inc": {"dv": 1}},
-                upsert=True,
-            )
-            for p in sorted(parents)
-        ]
-        _retry_races(self.db[ROLLUPS], ops)
+            quarter = Period("q", delta["s"].replace(tzinfo=UTC))
+            parents.update(buckets.containers(quarter, kept))
+        zones.mark_dirty(self.db, sorted(parents))
 
     def _live(self, collection: str, docs: Iterable[Doc]) -> None:
         """Views and visitors of the last minutes, in Redis sorted sets (idempotent adds)."""
@@ -215,19 +220,30 @@ class Rollups:
     def compact(self, limit: int = 500) -> int:
         """Fold deltas into their 15-minute bases, then recompute dirty hours (totals),
         days and months from their children, finest first; returns the periods written."""
-        done, now = 0, _now()
+        if not self._synced:
+            zones.sync(self.db, self.zones)
+            self._synced = True
+        done, now, days_left = 0, _now(), False
         # Only periods that are over: the present ones change with every batch, and no
         # query reads them whole (ranges are clipped at the present).
         starts = self.db[ROLLUPS].distinct("s", {"l": DELTA, "s": {"$lt": now - buckets.GRID}})
         for start in sorted(starts)[:limit]:
             self._fold(Period("q", start.replace(tzinfo=UTC)))
             done += 1
-        for level in buckets.TOTALS_LEVELS[1:]:
+        for level in ("h", "d", "m"):  # finest first: a month is summed from clean days
+            if level == "m" and days_left:
+                # Not while days wait (a backlog, a zone added): a month with dirty days
+                # would read their quarters, thirty times the cost of reading the days.
+                break
             dirty = list(
-                self.db[ROLLUPS].find({"l": level, "dirty": True}, {"dv": 1, "s": 1}).limit(limit)
+                self.db[ROLLUPS]
+                .find({"l": level, "dirty": True}, {"dv": 1, "s": 1, "z": 1})
+                .limit(limit)
             )
+            days_left = level == "d" and len(dirty) == limit
             for doc in dirty:
-                period = Period(level, doc["s"].replace(tzinfo=UTC))  # type: ignore[arg-type]
+                start = doc["s"].replace(tzinfo=UTC)
+                period = Period(level, start, doc.get("z", buckets.ABSOLUTE))  # type: ignore[arg-type]
                 if period.end > now:
                     continue
                 dims = ["t"] if level == "h" else None  # hours: totals and visitors only
@@ -314,20 +330,6 @@ def delta_documents(collection: str, docs: Iterable[Doc], token: str) -> list[Do
         }
         for start in sorted(found)
     ]
-
-
-def _retry_races(mongo: Any, ops: list[UpdateOne | InsertOne]) -> None:
-    """Upserts of markers: two flushers creating one period race once; the loser retries."""
-    for _ in range(3):
-        try:
-            if ops:
-                mongo.bulk_write(ops, ordered=False)
-            return
-        except BulkWriteError as error:
-            errors = error.details["writeErrors"]
-            if any(e["code"] != DUPLICATE_KEY for e in errors):
-                raise
-            ops = [ops[e["index"]] for e in errors]
 
 
 def _now() -> datetime:
@@ -542,6 +544,7 @@ class CountedInsert:
         self.redis = redis
         self.prefix = settings.queue.stream_prefix
         self.compact_s = settings.stats.stats_compact_s
+        self.zones = settings.stats.stats_zones
         self._rollups: Rollups | None = None
 
     def write(self, db: Database, decoded: Decoded) -> list[DeadLetter]:
@@ -550,7 +553,7 @@ class CountedInsert:
             per_db = _SHARED.setdefault(self.redis, {})
             key = (db.name, self.prefix)
             if key not in per_db:
-                per_db[key] = Rollups(db, self.redis, self.prefix, self.compact_s)
+                per_db[key] = Rollups(db, self.redis, self.prefix, self.compact_s, self.zones)
             self._rollups = per_db[key]
         # A log_id twice in one batch (an entry replayed beside its original) is stored
         # and counted once: the rollups' duplicate rule is about earlier attempts.
