@@ -14,9 +14,10 @@ import resource
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 #: Counts the events a response accepted (0: the request failed).
 Check = Callable[[int, bytes], int]
@@ -197,6 +198,10 @@ class _Tally:
     errors: int = 0
 
 
+#: What a run of connections gives back: its tally and the seconds it took.
+Run = tuple[_Tally, float]
+
+
 async def _connection(
     host: str, port: int, requests: list[bytes], deadline: float, check: Check, tally: _Tally
 ) -> None:
@@ -219,7 +224,7 @@ async def _connection(
 
 async def _run(
     host: str, port: int, requests: list[bytes], connections: int, duration_s: float, check: Check
-) -> tuple[_Tally, float]:
+) -> Run:
     tally = _Tally()
     started = time.perf_counter()
     deadline = started + duration_s
@@ -241,16 +246,22 @@ def socket_load(
     check: Check,
 ) -> LoadResult:
     """N keep-alive connections, each sending its next request when the answer is in."""
+    run = _run(host, port, requests, connections, duration_s, check)
+    return _measured("asyncio raw-socket", connections, run)
+
+
+def _measured(generator: str, connections: int, run: Coroutine[Any, Any, Run]) -> LoadResult:
+    """Drive `run` on uvloop (asyncio without it) and sum up its tally."""
     cpu_before = time.process_time()
     try:
         import uvloop
 
-        tally, elapsed = uvloop.run(_run(host, port, requests, connections, duration_s, check))
+        tally, elapsed = uvloop.run(run)
     except ImportError:
-        tally, elapsed = asyncio.run(_run(host, port, requests, connections, duration_s, check))
+        tally, elapsed = asyncio.run(run)
     ordered = sorted(tally.latencies)
     return LoadResult(
-        generator="asyncio raw-socket",
+        generator=generator,
         connections=connections,
         duration_s=elapsed,
         requests=len(ordered),
@@ -280,7 +291,7 @@ async def _paced_run(
     connections: int,
     duration_s: float,
     check: Check,
-) -> tuple[_Tally, float]:
+) -> Run:
     """Requests sent at `rate`, each due at its own time, whatever the answers do.
 
     A request waits for a free connection when all are busy; its latency counts from
@@ -327,23 +338,8 @@ def paced_load(
     check: Check,
 ) -> LoadResult:
     """`rate` requests a second for `duration_s` over up to `connections` connections."""
-    cpu_before = time.process_time()
-    run = _paced_run(host, port, requests, rate, connections, duration_s, check)
-    try:
-        import uvloop
-
-        tally, elapsed = uvloop.run(run)
-    except ImportError:
-        tally, elapsed = asyncio.run(run)
-    ordered = sorted(tally.latencies)
-    return LoadResult(
-        generator=f"asyncio paced, {rate:,.0f} req/s",
-        connections=connections,
-        duration_s=elapsed,
-        requests=len(ordered),
-        events=tally.events,
-        errors=tally.errors,
-        p50_ms=percentile(ordered, 0.50) * 1000,
-        p99_ms=percentile(ordered, 0.99) * 1000,
-        client_cpu_s=time.process_time() - cpu_before,
+    return _measured(
+        f"asyncio paced, {rate:,.0f} req/s",
+        connections,
+        _paced_run(host, port, requests, rate, connections, duration_s, check),
     )
