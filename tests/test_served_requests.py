@@ -222,7 +222,7 @@ def test_a_read_that_queries_mongodb_is_answered_from_the_pool(served):
 
 def test_a_write_waiting_for_redis_leaves_the_loop_free_for_other_requests(served, queue):
     """The ingest handler runs on the loop's thread, its Redis round trip awaited
-    (footfall.web.awaiting): while Redis holds the write back (CLIENT PAUSE of writes),
+    (footfall.awaiting): while Redis holds the write back (CLIENT PAUSE of writes),
     the same single worker answers /health at once, and the write is then accepted."""
     body = json.dumps({"path": "/paused/"}).encode()
     queue.execute_command("CLIENT", "PAUSE", 1500, "WRITE")

@@ -20,9 +20,9 @@ from redis.commands.core import AsyncScript
 from redis.crc import key_slot
 from redis.exceptions import ResponseError
 
+from footfall import awaiting
 from footfall.security.ratelimit import DRAW_LUA, TAKE_LUA, Draw, RateLimited
 from footfall.store import scripts
-from footfall.web import awaiting
 
 GROUP = "flushers"
 #: On a Cluster, how often a flusher that found nothing looks again (a blocking read
@@ -172,7 +172,7 @@ class Streams:
         by every stream. Otherwise (a batch, a Cluster) the draw is a round trip of its own
         before the append.
 
-        On the event loop (an ingest handler, `footfall.web.awaiting`) each round trip is
+        On the event loop (an ingest handler, `footfall.awaiting`) each round trip is
         awaited with the async client, so the worker serves other requests meanwhile;
         elsewhere (tests, the CLI, a thread) it is a plain blocking call. The steps are
         the same either way (`_enqueue` says them, `_round_trip` makes them).

@@ -51,7 +51,7 @@ from connexion.decorators import FlaskDecorator
 from connexion.utils import get_function_from_name
 from starlette.types import Receive, Scope, Send
 
-from footfall.web import awaiting
+from footfall import awaiting
 
 F = TypeVar("F", bound=Callable[..., Any])
 
